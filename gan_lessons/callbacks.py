@@ -1,0 +1,74 @@
+"""Callbacks that draw inside the notebook while ``fit`` runs."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from gan_lessons.config import keras
+from gan_lessons.plotting import show_rows
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Every ``every`` epochs, pass the same fixed inputs through ``model.<method>`` and redraw.
+
+    The figure holds one row per snapshot, so a student watches the same noise vectors (or the
+    same test digits) turn into better images as training goes on. In a notebook the figure is
+    updated in place; elsewhere the snapshots are only kept in ``self.snapshots``.
+    """
+
+    def __init__(
+        self,
+        inputs,
+        *,
+        method: str = "decode",
+        every: int = 1,
+        max_rows: int = 6,
+        title: str = "Samples from fixed inputs during training",
+        value_range: str = "unit",
+    ):
+        super().__init__()
+        if every < 1 or max_rows < 1:
+            raise ValueError("every and max_rows must be at least 1")
+        self.inputs = np.asarray(inputs, dtype=np.float32)
+        self.method = method
+        self.every = every
+        self.max_rows = max_rows
+        self.title = title
+        self.value_range = value_range
+        self.snapshots: list[tuple[int, np.ndarray]] = []
+        self._display = None
+
+    @classmethod
+    def from_noise(cls, latent_dim: int, n: int = 10, *, seed: int = 0, **kwargs) -> SampleGrid:
+        """A grid of ``n`` fixed standard-normal codes, decoded after each chosen epoch."""
+        noise = np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
+        return cls(noise, **kwargs)
+
+    def on_train_begin(self, logs=None):
+        if not callable(getattr(self.model, self.method, None)):
+            raise AttributeError(f"SampleGrid needs model.{self.method}(inputs); {type(self.model).__name__} has none")
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.every and done != self.params.get("epochs"):
+            return
+        images = np.asarray(getattr(self.model, self.method)(self.inputs))
+        self.snapshots.append((done, images))
+        self._draw()
+
+    def _draw(self) -> None:
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:
+            return
+        if get_ipython() is None:
+            return
+        rows = {f"epoch {epoch}": images for epoch, images in self.snapshots[-self.max_rows :]}
+        fig = show_rows(rows, title=self.title, value_range=self.value_range)
+        if self._display is None:
+            self._display = display(fig, display_id=True)
+        else:
+            self._display.update(fig)
+        plt.close(fig)

@@ -1,0 +1,267 @@
+"""Digit data sets, offline first, and the small helpers every lesson applies to them.
+
+Images are returned as raw uint8 arrays of shape (N, 28, 28); :func:`scale_pixels` turns them
+into float32 (N, 28, 28, 1) tensors in the range a model's output activation produces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gan_lessons.config import tf
+
+SOURCES = ("auto", "bundled", "keras")
+VALUE_RANGES = ("unit", "signed")
+IMAGE_SHAPE = (28, 28)
+DATA_DIR = Path(os.environ.get("GAN_LESSONS_DATA", Path(__file__).resolve().parents[1] / "data"))
+BUNDLED_FILE = "digits.npz"
+MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+OFFLINE_VARIABLE = "GAN_LESSONS_OFFLINE"
+
+
+@dataclass(frozen=True)
+class Digits:
+    """A train/test split of digits: uint8 images (N, 28, 28), int32 labels, and where they came from."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+
+    def describe(self) -> str:
+        """One line: source and split sizes."""
+        return f"{self.source}: {len(self.x_train):,} train / {len(self.x_test):,} test digits"
+
+
+def load_digits(
+    source: str = "auto",
+    *,
+    n_train: int | None = None,
+    n_test: int | None = None,
+    timeout: float = 5.0,
+    verbose: bool = True,
+) -> Digits:
+    """Load MNIST digits; ``n_train``/``n_test`` keep a class-balanced head of each split.
+
+    ``source="bundled"``: the 5,000-digit subset in ``data/`` (always offline, what lessons use).
+    ``source="keras"``: full MNIST from the Keras cache or its download; raises if neither works.
+    ``source="auto"``: full MNIST when it can be had within ``timeout`` seconds, else the subset.
+    Prints one line saying which data it returns unless ``verbose=False``.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    note = ""
+    if source == "bundled":
+        digits = _load_bundled()
+    else:
+        try:
+            digits = _load_keras_mnist(timeout)
+        except OSError as err:
+            if source == "keras":
+                raise OSError(
+                    f"full MNIST is neither in the Keras cache ({_keras_cache_file()}) nor "
+                    f"downloadable ({err}); use source='bundled' for the offline subset"
+                ) from err
+            digits = _load_bundled()
+            note = f" (full MNIST unavailable: {err})"
+    digits = Digits(
+        *_balanced_head(digits.x_train, digits.y_train, n_train),
+        *_balanced_head(digits.x_test, digits.y_test, n_test),
+        source=digits.source,
+    )
+    if verbose:
+        print(f"Digits: {digits.describe()}{note}")
+    return digits
+
+
+def _load_bundled() -> Digits:
+    path = DATA_DIR / BUNDLED_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"the bundled digits are missing: no {BUNDLED_FILE} in {DATA_DIR}. They ship with the "
+            "repository; install the course from a clone with `pip install -e .`, point "
+            "GAN_LESSONS_DATA at a folder holding the file, or rebuild it with "
+            "`python data/build_digits.py`."
+        )
+    with np.load(path) as arrays:
+        return Digits(
+            arrays["x_train"], arrays["y_train"].astype(np.int32),
+            arrays["x_test"], arrays["y_test"].astype(np.int32),
+            source="bundled MNIST subset",
+        )
+
+
+def _keras_cache_file() -> Path:
+    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    return home / "datasets" / "mnist.npz"
+
+
+def _load_keras_mnist(timeout: float) -> Digits:
+    """Full MNIST from the Keras cache, downloading it there first if needed (bounded in time)."""
+    path = _keras_cache_file()
+    if not path.is_file():
+        if os.environ.get(OFFLINE_VARIABLE, "") not in ("", "0"):
+            raise OSError(f"{OFFLINE_VARIABLE} is set, not downloading")
+        blob = _fetch(MNIST_URL, timeout)
+        if hashlib.sha256(blob).hexdigest() != MNIST_SHA256:
+            raise OSError("downloaded mnist.npz has the wrong checksum")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+            tmp.write(blob)
+        os.replace(tmp.name, path)
+    with np.load(path) as arrays:
+        return Digits(
+            arrays["x_train"], arrays["y_train"].astype(np.int32),
+            arrays["x_test"], arrays["y_test"].astype(np.int32),
+            source="full MNIST",
+        )
+
+
+def _fetch(url: str, timeout: float) -> bytes:
+    """Download ``url``; give up if no response starts within ``timeout`` seconds.
+
+    The request runs in a daemon thread so that even a DNS lookup that never answers cannot
+    hold the lesson: after ``timeout`` seconds without a response we stop waiting.
+    """
+    result: dict = {}
+    responded = threading.Event()
+
+    def work() -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                responded.set()
+                result["data"] = response.read()
+        except Exception as err:  # any failure means "not downloadable"; reported below
+            result["error"] = err
+        finally:
+            responded.set()
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    if not responded.wait(timeout):
+        raise OSError(f"no response from the server within {timeout:g} s (offline?)")
+    thread.join()  # a started transfer is bounded by the socket timeout between reads
+    if "error" in result:
+        raise OSError(f"download failed: {result['error']}")
+    return result["data"]
+
+
+def _balanced_head(x: np.ndarray, y: np.ndarray, n: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` examples in an order that cycles through classes, so any head is balanced."""
+    if n is None:
+        return x, y
+    if not 0 < n <= len(x):
+        raise ValueError(f"asked for {n} examples but the split holds {len(x)}")
+    rank_in_class = np.empty(len(y), dtype=np.int64)
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        rank_in_class[members] = np.arange(len(members))
+    order = np.lexsort((np.arange(len(y)), rank_in_class))[:n]
+    order.sort()
+    return x[order], y[order]
+
+
+def check_images(images: np.ndarray, name: str = "images") -> np.ndarray:
+    """Return ``images`` as an array, raising a clear error unless shaped (N, 28, 28[, 1])."""
+    images = np.asarray(images)
+    ok = images.ndim in (3, 4) and images.shape[1:3] == IMAGE_SHAPE
+    if ok and images.ndim == 4:
+        ok = images.shape[3] == 1
+    if not ok or len(images) == 0:
+        raise ValueError(f"{name} must have shape (N, 28, 28) or (N, 28, 28, 1) with N > 0, got {images.shape}")
+    return images
+
+
+def scale_pixels(images: np.ndarray, value_range: str = "unit") -> np.ndarray:
+    """Raw pixels 0–255 → float32 (N, 28, 28, 1) in [0, 1] (``"unit"``) or [−1, 1] (``"signed"``).
+
+    Match the range to the decoder's output activation: sigmoid ↔ unit, tanh ↔ signed.
+    """
+    images = check_images(images)
+    if value_range not in VALUE_RANGES:
+        raise ValueError(f"value_range must be one of {VALUE_RANGES}, got {value_range!r}")
+    if not np.issubdtype(images.dtype, np.integer):
+        raise ValueError(
+            f"scale_pixels expects raw integer pixels 0–255 as loaded, got {images.dtype} "
+            f"values in [{images.min():.3g}, {images.max():.3g}]; are they scaled already?"
+        )
+    if images.min() < 0 or images.max() > 255:
+        raise ValueError(f"pixels must lie in 0–255, got [{images.min()}, {images.max()}]")
+    unit = images.astype(np.float32) / 255.0
+    scaled = unit if value_range == "unit" else 2.0 * unit - 1.0
+    return scaled.reshape(len(images), *IMAGE_SHAPE, 1)
+
+
+def unscale_pixels(images: np.ndarray, value_range: str = "unit") -> np.ndarray:
+    """Inverse of :func:`scale_pixels` for display: float images → [0, 1] (clipped)."""
+    if value_range not in VALUE_RANGES:
+        raise ValueError(f"value_range must be one of {VALUE_RANGES}, got {value_range!r}")
+    images = np.asarray(images, dtype=np.float32)
+    unit = images if value_range == "unit" else (images + 1.0) / 2.0
+    return np.clip(unit, 0.0, 1.0)
+
+
+def _check_unit_interval(images: np.ndarray) -> np.ndarray:
+    images = check_images(images)
+    if not np.issubdtype(images.dtype, np.floating) or images.min() < 0 or images.max() > 1:
+        raise ValueError(
+            "binarization needs float intensities in [0, 1] (use scale_pixels(..., 'unit') first), "
+            f"got {images.dtype} in [{images.min():.3g}, {images.max():.3g}]"
+        )
+    return images
+
+
+def binarize(images: np.ndarray, *, threshold: float = 0.5) -> np.ndarray:
+    """Static binarization: pixel on iff intensity > ``threshold`` (same result every call)."""
+    images = _check_unit_interval(images)
+    return (images > threshold).astype(np.float32)
+
+
+def sample_binarized(images: np.ndarray, *, seed: int) -> np.ndarray:
+    """Dynamic binarization: each pixel is a Bernoulli draw with its intensity as probability.
+
+    The standard for likelihoods on MNIST; a fixed ``seed`` gives a fixed held-out set.
+    """
+    images = _check_unit_interval(images)
+    rng = np.random.default_rng(seed)
+    return (rng.random(images.shape) < images).astype(np.float32)
+
+
+def make_dataset(
+    x: np.ndarray,
+    y: np.ndarray | None = None,
+    *,
+    batch_size: int = 128,
+    shuffle: bool = True,
+    seed: int = 0,
+    dynamic_binarization: bool = False,
+) -> tf.data.Dataset:
+    """A tf.data pipeline: (optionally) shuffle every epoch, batch, binarize afresh, prefetch."""
+    x = np.asarray(x)
+    if y is not None and len(y) != len(x):
+        raise ValueError(f"x and y differ in length: {len(x)} vs {len(y)}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if dynamic_binarization:
+        _check_unit_interval(x)
+    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if dynamic_binarization:
+        def draw(images, *labels):
+            on = tf.cast(tf.random.uniform(tf.shape(images), seed=seed) < images, images.dtype)
+            return (on, *labels) if labels else on
+
+        ds = ds.map(draw)
+    return ds.prefetch(tf.data.AUTOTUNE)

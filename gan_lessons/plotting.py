@@ -1,0 +1,111 @@
+"""Figures the lessons share: image grids, rows to compare, training curves, latent scatters.
+
+Every function returns the matplotlib ``Figure`` it drew, titled and labelled, sized to stay a
+small PNG when stored in a notebook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from gan_lessons.data import unscale_pixels
+
+plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "axes.spines.top": False, "axes.spines.right": False})
+
+
+def _as_display_images(images, value_range: str) -> np.ndarray:
+    images = np.asarray(images)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim != 3:
+        raise ValueError(f"expected a batch of grey images (N, H, W[, 1]), got shape {images.shape}")
+    if np.issubdtype(images.dtype, np.integer):
+        return images.astype(np.float32) / 255.0
+    return unscale_pixels(images, value_range)
+
+
+def show_images(
+    images,
+    *,
+    title: str,
+    ncols: int = 10,
+    labels: Sequence | None = None,
+    value_range: str = "unit",
+    cell_inches: float = 0.8,
+) -> plt.Figure:
+    """A grid of grey images (uint8 0–255, or floats in ``value_range``), optionally captioned."""
+    pictures = _as_display_images(images, value_range)
+    nrows = -(-len(pictures) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * cell_inches, nrows * cell_inches + 0.4), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(pictures):
+            ax.imshow(pictures[i], cmap="gray", vmin=0, vmax=1)
+            if labels is not None:
+                ax.set_title(str(labels[i]), fontsize=8, pad=2)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def show_rows(
+    rows: Mapping[str, np.ndarray], *, title: str, value_range: str = "unit", cell_inches: float = 0.8
+) -> plt.Figure:
+    """One row per named batch (e.g. originals above reconstructions), same column = same example."""
+    batches = {name: _as_display_images(images, value_range) for name, images in rows.items()}
+    ncols = max(len(b) for b in batches.values())
+    fig, axes = plt.subplots(
+        len(batches), ncols, figsize=(ncols * cell_inches + 1.2, len(batches) * cell_inches + 0.4), squeeze=False
+    )
+    for ax_row, (name, pictures) in zip(axes, batches.items()):
+        for j, ax in enumerate(ax_row):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if j < len(pictures):
+                ax.imshow(pictures[j], cmap="gray", vmin=0, vmax=1)
+        ax_row[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def plot_history(
+    history, *, title: str, keys: Sequence[str] | None = None, ylabel: str = "loss", logy: bool = False
+) -> plt.Figure:
+    """Training curves from a Keras ``History`` (or its ``.history`` dict), one line per key."""
+    logs = history.history if hasattr(history, "history") else dict(history)
+    keys = list(keys) if keys is not None else list(logs)
+    missing = [k for k in keys if k not in logs]
+    if missing:
+        raise KeyError(f"not in the history: {missing}; it holds {sorted(logs)}")
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    for key in keys:
+        values = logs[key]
+        ax.plot(np.arange(1, len(values) + 1), values, label=key, marker="." if len(values) < 30 else None)
+    ax.set(title=title, xlabel="epoch", ylabel=ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def latent_scatter(codes, labels, *, title: str, max_points: int = 2000) -> plt.Figure:
+    """2-D codes as points coloured by digit class: does the code space separate the classes?"""
+    codes, labels = np.asarray(codes), np.asarray(labels)
+    if codes.ndim != 2 or codes.shape[1] != 2:
+        raise ValueError(f"latent_scatter draws 2-D codes, got shape {codes.shape}")
+    if len(codes) != len(labels):
+        raise ValueError(f"{len(codes)} codes but {len(labels)} labels")
+    codes, labels = codes[:max_points], labels[:max_points]
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=6, alpha=0.8)
+    fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
+    ax.set(title=title, xlabel="$z_1$", ylabel="$z_2$")
+    fig.tight_layout()
+    return fig
