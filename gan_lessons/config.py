@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import warnings
 from typing import TypeVar
 
 import gan_lessons
@@ -40,6 +41,10 @@ def _import_tensorflow_quietly():
 
 
 tf, keras = _import_tensorflow_quietly()
+
+# Keras warns that fit(shuffle=True) is ignored for a tf.data.Dataset even when shuffle was left
+# at its default; the course's pipelines (data.make_dataset) shuffle every epoch themselves.
+warnings.filterwarnings("ignore", message="`shuffle=True` was passed, but will be ignored", category=UserWarning)
 
 
 def mode() -> str:

@@ -246,7 +246,11 @@ def make_dataset(
     seed: int = 0,
     dynamic_binarization: bool = False,
 ) -> tf.data.Dataset:
-    """A tf.data pipeline: (optionally) shuffle every epoch, batch, binarize afresh, prefetch."""
+    """A tf.data pipeline: shuffle afresh every epoch, batch, (optionally) binarize afresh, prefetch.
+
+    Prefer it to passing arrays to ``fit``: under a global seed, Keras' own array shuffling
+    repeats the same order every epoch (lesson 00 shows it), while this pipeline reshuffles.
+    """
     x = np.asarray(x)
     if y is not None and len(y) != len(x):
         raise ValueError(f"x and y differ in length: {len(x)} vs {len(y)}")
@@ -259,9 +263,15 @@ def make_dataset(
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
     if dynamic_binarization:
-        def draw(images, *labels):
-            on = tf.cast(tf.random.uniform(tf.shape(images), seed=seed) < images, images.dtype)
+        # One stateless seed pair per batch from a seeded stream that is redrawn every epoch:
+        # a stateful op in ``map`` would replay the same pixels each epoch under a global seed.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+
+        def draw(batch, pair):
+            images, *labels = batch if isinstance(batch, tuple) else (batch,)
+            noise = tf.random.stateless_uniform(tf.shape(images), seed=pair)
+            on = tf.cast(noise < images, images.dtype)
             return (on, *labels) if labels else on
 
-        ds = ds.map(draw)
+        ds = tf.data.Dataset.zip((ds, seeds)).map(draw)
     return ds.prefetch(tf.data.AUTOTUNE)

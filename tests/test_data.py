@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from gan_lessons import data
+from gan_lessons import config, data
 
 
 @pytest.fixture
@@ -141,6 +141,15 @@ def test_binarization_static_and_dynamic():
     np.testing.assert_array_equal(drawn, data.sample_binarized(x, seed=1))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         data.binarize(np.full((2, 28, 28), 255, np.uint8))
+
+
+def test_dataset_pipeline_reshuffles_and_rebinarizes_every_epoch():
+    config.seed_everything(0)  # a global seed is what made Keras' array shuffling repeat itself
+    x = np.linspace(0.01, 0.99, 64, dtype=np.float32)[:, None, None, None] * np.ones((1, 28, 28, 1), np.float32)
+    ds = data.make_dataset(x, np.arange(64), batch_size=64, dynamic_binarization=True)
+    [(first_pixels, first_order)], [(second_pixels, second_order)] = list(ds), list(ds)
+    assert not np.array_equal(first_order, second_order)
+    assert not np.array_equal(np.sort(first_pixels.numpy().sum((1, 2, 3))), np.sort(second_pixels.numpy().sum((1, 2, 3))))
 
 
 def test_dataset_pipeline_batches_and_binarizes():

@@ -1,0 +1,49 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+from gan_lessons import networks, plotting
+from gan_lessons.callbacks import SampleGrid
+from gan_lessons.config import keras
+from gan_lessons.models import Autoencoder
+
+
+def test_show_images_draws_a_titled_grid():
+    fig = plotting.show_images(np.zeros((12, 28, 28, 1), np.float32), title="zeros", ncols=5, labels=list(range(12)))
+    assert len(fig.axes) == 15 and fig._suptitle.get_text() == "zeros"
+    assert sum(bool(ax.images) for ax in fig.axes) == 12
+
+
+def test_show_rows_and_value_ranges():
+    fig = plotting.show_rows({"a": np.full((3, 28, 28), -1.0), "b": np.full((2, 28, 28), 1.0)}, title="t",
+                             value_range="signed")
+    first, last = fig.axes[0].images[0].get_array(), fig.axes[4].images[0].get_array()
+    assert first.max() == 0.0 and last.min() == 1.0
+    with pytest.raises(ValueError, match="grey images"):
+        plotting.show_images(np.zeros((2, 28, 28, 3)), title="colour")
+
+
+def test_history_and_latent_plots_check_their_input():
+    fig = plotting.plot_history({"loss": [3, 2, 1], "val_loss": [3, 2.5, 2]}, title="curves")
+    assert len(fig.axes[0].lines) == 2
+    with pytest.raises(KeyError, match="not in the history"):
+        plotting.plot_history({"loss": [1]}, title="x", keys=["val_loss"])
+    plotting.latent_scatter(np.zeros((10, 2)), np.arange(10), title="codes")
+    with pytest.raises(ValueError, match="2-D codes"):
+        plotting.latent_scatter(np.zeros((10, 3)), np.arange(10), title="codes")
+
+
+def test_sample_grid_keeps_snapshots_of_fixed_inputs():
+    model = Autoencoder(networks.dense_encoder(3, hidden=()), networks.dense_decoder(3, hidden=()), seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    grid = SampleGrid.from_noise(3, n=4, seed=0, every=2)
+    x = np.random.default_rng(0).random((16, 28, 28, 1)).astype(np.float32)
+    model.fit(x, epochs=5, verbose=0, callbacks=[grid])
+    assert [epoch for epoch, _ in grid.snapshots] == [2, 4, 5]
+    assert grid.snapshots[-1][1].shape == (4, 28, 28, 1)
+    assert not np.allclose(grid.snapshots[0][1], grid.snapshots[-1][1])
+    with pytest.raises(AttributeError, match="model.generate"):
+        model.fit(x, epochs=1, verbose=0, callbacks=[SampleGrid(grid.inputs, method="generate")])
