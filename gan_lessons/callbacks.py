@@ -13,7 +13,8 @@ class SampleGrid(keras.callbacks.Callback):
     """Every ``every`` epochs, pass the same fixed inputs through ``model.<method>`` and redraw.
 
     The figure holds one row per snapshot, so a student watches the same noise vectors (or the
-    same test digits) turn into better images as training goes on. In a notebook the figure is
+    same test digits) turn into better images as training goes on; ``show_inputs`` adds the inputs
+    as a first row (for reconstructions). In a notebook the figure is
     updated in place; elsewhere the snapshots are only kept in ``self.snapshots``.
     """
 
@@ -26,6 +27,7 @@ class SampleGrid(keras.callbacks.Callback):
         max_rows: int = 6,
         title: str = "Samples from fixed inputs during training",
         value_range: str = "unit",
+        show_inputs: bool = False,
     ):
         super().__init__()
         if every < 1 or max_rows < 1:
@@ -36,6 +38,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.max_rows = max_rows
         self.title = title
         self.value_range = value_range
+        self.show_inputs = show_inputs
         self.snapshots: list[tuple[int, np.ndarray]] = []
         self._display = None
 
@@ -65,7 +68,8 @@ class SampleGrid(keras.callbacks.Callback):
             return
         if get_ipython() is None:
             return
-        rows = {f"epoch {epoch}": images for epoch, images in self.snapshots[-self.max_rows :]}
+        rows = {"input": self.inputs} if self.show_inputs else {}
+        rows.update({f"epoch {epoch}": images for epoch, images in self.snapshots[-self.max_rows :]})
         fig = show_rows(rows, title=self.title, value_range=self.value_range)
         if self._display is None:
             self._display = display(fig, display_id=True)

@@ -29,8 +29,8 @@ def _import_tensorflow_quietly():
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     try:
-        import tensorflow
         import keras
+        import tensorflow
 
         tensorflow.config.list_physical_devices("GPU")  # probe CUDA now, while quiet
     finally:

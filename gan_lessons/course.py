@@ -43,13 +43,13 @@ def ensure_environment() -> Path:
         try:
             import venv  # noqa: F401  (Debian ships it separately as python3-venv)
         except ImportError:
-            raise SystemExit("[course] the venv module is missing: install it (e.g. apt install python3-venv)") from None
+            raise SystemExit("[course] the venv module is missing: install it, e.g. apt install python3-venv") from None
         _run([sys.executable, "-m", "venv", str(VENV)], f"creating {VENV.name}/ with {sys.executable}")
     wanted = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
     if not STAMP.exists() or STAMP.read_text().strip() != wanted:
         python = str(venv_python())
         _run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], "updating pip")
-        _run([python, "-m", "pip", "install", "--quiet", "-e", f"{REPO}[dev]"], "installing the course and its dependencies")
+        _run([python, "-m", "pip", "install", "--quiet", "-e", f"{REPO}[dev]"], "installing the course")
         STAMP.write_text(wanted)
     return venv_python()
 

@@ -78,11 +78,12 @@ def execute(path: Path, mode: str = "full", cell_timeout: int | None = None) -> 
 
 def render(path: Path, cell_timeout: int | None = None) -> float:
     """Execute ``path`` in full mode, store outputs and fingerprints in place; return seconds."""
+    package = package_fingerprint()  # taken before the run: the code the outputs come from
     notebook, seconds = execute(path, "full", cell_timeout)
     notebook.metadata[METADATA_KEY] = {
         "mode": "full",
         "code_fingerprint": code_fingerprint(notebook),
-        "package_fingerprint": package_fingerprint(),
+        "package_fingerprint": package,
         "render_seconds": round(seconds, 1),
     }
     nbformat.write(notebook, path)
