@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             command.append("--allow-root")  # containers often run as root
     else:
         command = [python, "-m", "pytest"]
-    print(f"[course] {' '.join(command[1:] + rest)}", flush=True)
+    print(f"[course] running: {' '.join(['python', *command[1:], *rest])}", flush=True)
     return subprocess.run(command + rest, cwd=REPO).returncode
 
 

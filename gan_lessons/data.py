@@ -93,11 +93,16 @@ def _load_bundled() -> Digits:
             "GAN_LESSONS_DATA at a folder holding the file, or rebuild it with "
             "`python data/build_digits.py`."
         )
+    return _digits_from_npz(path, "bundled MNIST subset")
+
+
+def _digits_from_npz(path: Path, source: str) -> Digits:
+    """Read the four arrays that both the bundled file and Keras' mnist.npz hold."""
     with np.load(path) as arrays:
         return Digits(
             arrays["x_train"], arrays["y_train"].astype(np.int32),
             arrays["x_test"], arrays["y_test"].astype(np.int32),
-            source="bundled MNIST subset",
+            source=source,
         )
 
 
@@ -119,12 +124,7 @@ def _load_keras_mnist(timeout: float) -> Digits:
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
             tmp.write(blob)
         os.replace(tmp.name, path)
-    with np.load(path) as arrays:
-        return Digits(
-            arrays["x_train"], arrays["y_train"].astype(np.int32),
-            arrays["x_test"], arrays["y_test"].astype(np.int32),
-            source="full MNIST",
-        )
+    return _digits_from_npz(path, "full MNIST")
 
 
 def _fetch(url: str, timeout: float) -> bytes:

@@ -96,6 +96,15 @@ def test_fit_before_compile_is_a_clear_error(batch):
         model.fit(batch, epochs=1, verbose=0)
 
 
+def test_raw_pixels_are_a_clear_error():
+    model = tiny_autoencoder()
+    raw = np.full((8, 28, 28, 1), 255.0, np.float32)
+    with pytest.raises(Exception, match="scaled to"):
+        model.fit(raw, epochs=1, verbose=0)
+    with pytest.raises(Exception, match="scaled to"):
+        model.evaluate(raw, verbose=0)
+
+
 def test_mismatched_code_sizes_are_rejected():
     with pytest.raises(ValueError, match="codes of size 3"):
         Autoencoder(networks.dense_encoder(3), networks.dense_decoder(4))

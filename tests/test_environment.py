@@ -35,3 +35,11 @@ def test_ci_runs_the_readme_test_command():
     command = "python3 -m gan_lessons.course test"
     assert command in readme and command in ci
     assert "python3 -m gan_lessons.course lab" in readme
+
+
+def test_course_command_explains_itself_when_called_wrongly(capsys):
+    from gan_lessons import course
+
+    assert course.main([]) == 2
+    assert course.main(["serve"]) == 2
+    assert "python3 -m gan_lessons.course test" in capsys.readouterr().out

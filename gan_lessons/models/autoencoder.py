@@ -82,9 +82,14 @@ class Autoencoder(keras.Model):
         return ops.mean(ops.square(ops.cast(x, x_hat.dtype) - x_hat))
 
     def _unpack(self, data):
+        """The images of a batch; raw 0–255 pixels stop training with a clear error."""
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if sample_weight is not None:
             raise ValueError("Autoencoder does not support sample weights")
+        tf.debugging.assert_less_equal(
+            ops.max(ops.abs(ops.cast(x, "float32"))), 1.0 + 1e-3,
+            message="Autoencoder expects pixels scaled to [0, 1] or [-1, 1]; use data.scale_pixels",
+        )
         return x
 
     def train_step(self, data):
