@@ -76,3 +76,76 @@ def conv_decoder(
         x = layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu")(x)
     outputs = layers.Conv2D(1, 3, padding="same", activation=output_activation, name="pixels")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def gaussian_encoder(
+    latent_dim: int, hidden: Sequence[int] = (512, 256), *, conv: bool = False, name: str = "encoder"
+) -> keras.Model:
+    """Image → (μ, log σ²) of a diagonal Gaussian q(z | x): the encoder of a VAE.
+
+    The trunk is :func:`conv_encoder`'s convolutions (``conv=True``) or ReLU ``Dense`` layers.
+    """
+    inputs = keras.Input(IMAGE_INPUT, name="image")
+    if conv:
+        x = inputs
+        for width in (32, 64):
+            x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
+        x = layers.Flatten()(x)
+        x = layers.Dense(hidden[-1] if hidden else 128, activation="relu")(x)
+    else:
+        x = layers.Flatten()(inputs)
+        for units in hidden:
+            x = layers.Dense(units, activation="relu")(x)
+    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
+    return keras.Model(inputs, [z_mean, z_log_var], name=name)
+
+
+def mlp_generator(
+    latent_dim: int, output_dim: int = 2, hidden: Sequence[int] = (128, 128), *, name: str = "generator"
+) -> keras.Model:
+    """Noise → points in ``output_dim`` dimensions through ReLU ``Dense`` layers (2-D toy GANs)."""
+    inputs = keras.Input((latent_dim,), name="noise")
+    x = inputs
+    for units in hidden:
+        x = layers.Dense(units, activation="relu")(x)
+    return keras.Model(inputs, layers.Dense(output_dim, name="point")(x), name=name)
+
+
+def mlp_discriminator(
+    input_dim: int = 2, hidden: Sequence[int] = (128, 128), *, name: str = "discriminator"
+) -> keras.Model:
+    """Points → one real/fake logit (linear output: losses work on logits)."""
+    inputs = keras.Input((input_dim,), name="point")
+    x = inputs
+    for units in hidden:
+        x = layers.Dense(units)(x)
+        x = layers.LeakyReLU(negative_slope=0.2)(x)
+    return keras.Model(inputs, layers.Dense(1, name="logit")(x), name=name)
+
+
+def dcgan_generator(latent_dim: int = 100, width: int = 128, *, name: str = "generator") -> keras.Model:
+    """DCGAN-style generator (Radford et al. 2016): a 7×7 map, two strided transposed
+    convolutions with batch norm and LeakyReLU, tanh output in [−1, 1]."""
+    inputs = keras.Input((latent_dim,), name="noise")
+    x = layers.Dense(7 * 7 * width, use_bias=False)(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU(negative_slope=0.2)(x)
+    x = layers.Reshape((7, 7, width))(x)
+    x = layers.Conv2DTranspose(width // 2, 4, strides=2, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU(negative_slope=0.2)(x)
+    outputs = layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh", name="pixels")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def dcgan_discriminator(width: int = 64, dropout: float = 0.3, *, name: str = "discriminator") -> keras.Model:
+    """DCGAN-style discriminator: strided convolutions with LeakyReLU (no batch norm), one logit."""
+    inputs = keras.Input(IMAGE_INPUT, name="image")
+    x = inputs
+    for filters in (width, 2 * width):
+        x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
+        x = layers.LeakyReLU(negative_slope=0.2)(x)
+        x = layers.Dropout(dropout)(x)
+    x = layers.Flatten()(x)
+    return keras.Model(inputs, layers.Dense(1, name="logit")(x), name=name)

@@ -1,0 +1,256 @@
+"""Numbers every lesson reports: one reference digit classifier and the metrics built on it,
+2-D mixture metrics, and the importance-weighted likelihood bound.
+
+Definitions follow ``DESIGN.md`` §7. The classifier sees images in [0, 1] (as it was trained);
+convert tanh outputs with ``data.unscale_pixels(x, "signed")`` first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+
+from gan_lessons.config import keras
+from gan_lessons.data import DATA_DIR, check_images
+from gan_lessons.models.autoencoder import predict_in_batches
+
+layers = keras.layers
+CLASSIFIER_WEIGHTS = "classifier.weights.h5"
+CLASSIFIER_REPORT = "classifier.json"
+FEATURE_LAYER = "features"
+
+
+# ---------------------------------------------------------------- the reference classifier
+
+def build_classifier() -> keras.Model:
+    """The reference CNN: two conv/pool blocks, a 64-unit feature layer (used for FID), 10 logits.
+
+    Random shifts of up to ±2 pixels during training make it robust to off-centre samples.
+    """
+    inputs = keras.Input((28, 28, 1), name="image")
+    x = layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=0)(inputs)
+    for filters in (32, 64):
+        x = layers.Conv2D(filters, 3, activation="relu")(x)
+        x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(0.3, seed=1)(x)
+    x = layers.Dense(64, activation="relu", name=FEATURE_LAYER)(x)
+    x = layers.Dropout(0.3, seed=2)(x)
+    return keras.Model(inputs, layers.Dense(10, name="logits")(x), name="reference_classifier")
+
+
+class ReferenceClassifier:
+    """The trained classifier from ``data/``: class probabilities and penultimate-layer features."""
+
+    def __init__(self, model: keras.Model, test_accuracy: float):
+        self.model = model
+        self.feature_model = keras.Model(model.input, model.get_layer(FEATURE_LAYER).output)
+        self.test_accuracy = test_accuracy
+
+    @staticmethod
+    def _check(images) -> np.ndarray:
+        images = check_images(images).astype(np.float32)
+        if images.ndim == 3:
+            images = images[..., None]
+        if images.min() < -1e-3 or images.max() > 1 + 1e-3:
+            raise ValueError(
+                f"the reference classifier expects images in [0, 1], got [{images.min():.2f}, {images.max():.2f}]; "
+                "convert tanh outputs with data.unscale_pixels(images, 'signed')"
+            )
+        return images
+
+    def probabilities(self, images) -> np.ndarray:
+        """p(y | x) for each image, shape (N, 10)."""
+        logits = predict_in_batches(self.model, self._check(images), 500).astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def features(self, images) -> np.ndarray:
+        """64-D penultimate-layer activations, float64: the space FID is measured in."""
+        return predict_in_batches(self.feature_model, self._check(images), 500).astype(np.float64)
+
+    def accuracy(self, images, labels) -> float:
+        """Share of images whose most probable class is the label."""
+        return float(np.mean(self.probabilities(images).argmax(1) == np.asarray(labels)))
+
+
+@lru_cache(maxsize=1)
+def load_classifier() -> ReferenceClassifier:
+    """The course's one reference classifier (weights and recorded accuracy from ``data/``)."""
+    weights, report = DATA_DIR / CLASSIFIER_WEIGHTS, DATA_DIR / CLASSIFIER_REPORT
+    if not weights.is_file() or not report.is_file():
+        raise FileNotFoundError(
+            f"the reference classifier is missing from {DATA_DIR}; rebuild it with `python data/train_classifier.py`"
+        )
+    model = build_classifier()
+    model.load_weights(weights)
+    return ReferenceClassifier(model, json.loads(report.read_text())["test_accuracy"])
+
+
+# ---------------------------------------------------------------- FID, IS, coverage
+
+def _sqrt_psd(matrix: np.ndarray) -> np.ndarray:
+    eigenvalues, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ vectors.T
+
+
+def frechet_distance(mean_a, cov_a, mean_b, cov_b) -> float:
+    r"""‖μ_a − μ_b‖² + tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^{1/2}).
+
+    tr((Σ_a Σ_b)^{1/2}) is computed as tr((Σ_a^{1/2} Σ_b Σ_a^{1/2})^{1/2}): the same eigenvalues,
+    but a symmetric matrix, so the square root is real by construction (no complex round-off to drop).
+    """
+    mean_a, mean_b = np.asarray(mean_a, np.float64), np.asarray(mean_b, np.float64)
+    cov_a, cov_b = np.asarray(cov_a, np.float64), np.asarray(cov_b, np.float64)
+    root_a = _sqrt_psd(cov_a)
+    middle = root_a @ cov_b @ root_a
+    trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
+    return float(np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt)
+
+
+def fid(features_a: np.ndarray, features_b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets of equal size (float64)."""
+    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    if a.ndim != 2 or a.shape != b.shape:
+        raise ValueError(f"FID needs two (N, D) feature sets of equal N (it is biased in N): {a.shape}, {b.shape}")
+    return frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+
+
+def inception_score(probabilities: np.ndarray) -> float:
+    """exp E_x KL(p(y|x) ‖ p(y)): 10 for confident, evenly spread classes; 1 for one class or chance."""
+    p = np.clip(np.asarray(probabilities, np.float64), 1e-12, 1)
+    marginal = p.mean(axis=0, keepdims=True)
+    return float(np.exp(np.mean(np.sum(p * (np.log(p) - np.log(marginal)), axis=1))))
+
+
+def kl_to_uniform(histogram: np.ndarray) -> float:
+    """KL(histogram ‖ uniform) in nats (0 log 0 = 0): 0 for even classes, ln K for a single one."""
+    h = np.asarray(histogram, np.float64)
+    p = h / h.sum()
+    nonzero = p > 0
+    return float(np.sum(p[nonzero] * np.log(p[nonzero] * len(p))))
+
+
+def mode_coverage(probabilities: np.ndarray, min_share: float = 0.01, confidence: float = 0.9) -> dict:
+    """Classes holding ≥ ``min_share`` of the samples, KL of the class histogram to uniform, and
+    the share of samples whose top class probability exceeds ``confidence``."""
+    p = np.asarray(probabilities)
+    histogram = np.bincount(p.argmax(axis=1), minlength=p.shape[1])
+    return {
+        "classes_covered": int(np.sum(histogram >= min_share * len(p))),
+        "kl_to_uniform": kl_to_uniform(histogram),
+        "confident_share": float(np.mean(p.max(axis=1) > confidence)),
+    }
+
+
+def digit_metrics(images, reference_images, classifier: ReferenceClassifier | None = None) -> dict:
+    """FID against ``reference_images`` (same N), IS and coverage of a batch of [0, 1] images."""
+    classifier = classifier or load_classifier()
+    probabilities = classifier.probabilities(images)
+    return {
+        "fid": fid(classifier.features(images), classifier.features(reference_images)),
+        "inception_score": inception_score(probabilities),
+        **mode_coverage(probabilities),
+    }
+
+
+def blur(images: np.ndarray, passes: int = 2) -> np.ndarray:
+    """Blur [0, 1] images with a separable [1, 2, 1]/4 kernel, ``passes`` times (calibration)."""
+    x = check_images(images).astype(np.float32).reshape(len(images), 28, 28)
+    for _ in range(passes):
+        for axis in (1, 2):
+            padded = np.pad(x, [(0, 0)] + [(1, 1) if a == axis else (0, 0) for a in (1, 2)], mode="edge")
+            lo = np.take(padded, range(0, 28), axis=axis)
+            mid = np.take(padded, range(1, 29), axis=axis)
+            hi = np.take(padded, range(2, 30), axis=axis)
+            x = (lo + 2 * mid + hi) / 4
+    return x[..., None]
+
+
+def add_noise(images: np.ndarray, stddev: float, seed: int = 0) -> np.ndarray:
+    """[0, 1] images plus Gaussian pixel noise, clipped to [0, 1] (calibration)."""
+    x = check_images(images).astype(np.float32)
+    noisy = x + stddev * np.random.default_rng(seed).standard_normal(x.shape).astype(np.float32)
+    return np.clip(noisy, 0, 1)
+
+
+def fid_calibration(train_images, test_images, classifier: ReferenceClassifier | None = None) -> dict:
+    """FID of real and degraded digits against the test digits, all with N = len(test_images).
+
+    The floor is real training digits vs test digits: no generator can be expected to do better.
+    """
+    classifier = classifier or load_classifier()
+    n = len(test_images)
+    reference = classifier.features(test_images)
+    candidates = {
+        "real train digits (floor)": train_images[:n],
+        "test digits, blurred": blur(test_images, passes=1),
+        "test digits, blurred ×3": blur(test_images, passes=3),
+        "test digits + noise σ=0.1": add_noise(test_images, 0.1),
+        "test digits + noise σ=0.3": add_noise(test_images, 0.3),
+    }
+    return {name: fid(classifier.features(images), reference) for name, images in candidates.items()}
+
+
+# ---------------------------------------------------------------- 2-D mixtures
+
+RING_STD = 0.01
+GRID_STD = 0.05
+
+
+def ring_centres(n: int = 8, radius: float = 1.0) -> np.ndarray:
+    """n centres evenly on a circle (the endpoint 2π is excluded: it would repeat angle 0)."""
+    angles = np.linspace(0, 2 * np.pi, n + 1)[:-1]
+    return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def grid_centres() -> np.ndarray:
+    """The 25 centres {−4, −2, 0, 2, 4}²."""
+    axis = np.arange(-4.0, 5.0, 2.0)
+    return np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
+
+
+def sample_mixture(centres: np.ndarray, std: float, n: int, seed: int = 0) -> np.ndarray:
+    """n points from an equal-weight mixture of isotropic Gaussians at ``centres``."""
+    rng = np.random.default_rng(seed)
+    chosen = centres[rng.integers(len(centres), size=n)]
+    return (chosen + std * rng.standard_normal((n, 2))).astype(np.float32)
+
+
+def mixture_metrics(samples: np.ndarray, centres: np.ndarray, std: float) -> dict:
+    """VEEGAN/PacGAN protocol: a sample is high quality within 3σ of its nearest centre; a mode
+    is captured when it is the nearest centre of at least one high-quality sample."""
+    samples = np.asarray(samples, np.float64)
+    if samples.ndim != 2 or samples.shape[1] != 2:
+        raise ValueError(f"expected 2-D points of shape (N, 2), got {samples.shape}")
+    distances = np.linalg.norm(samples[:, None, :] - centres[None, :, :], axis=-1)
+    nearest = distances.argmin(axis=1)
+    high_quality = distances.min(axis=1) <= 3 * std
+    return {
+        "modes_captured": int(len(np.unique(nearest[high_quality]))),
+        "high_quality_share": float(high_quality.mean()),
+    }
+
+
+# ---------------------------------------------------------------- likelihood
+
+def iwae_bound(log_weights: Callable[[np.ndarray, int], np.ndarray], x: np.ndarray, k: int,
+               batch_size: int = 100) -> np.ndarray:
+    r"""Per-example L_k = log (1/k) Σ_i w_i, with log w_i = log p(x|z_i) + log p(z_i) − log q(z_i|x).
+
+    ``log_weights(x_batch, k)`` returns the (k, batch) log-weights (e.g. ``VAE.log_importance_weights``).
+    L_1 is the ELBO; L_k rises with k towards log p(x) (Burda et al. 2016). Computed with a
+    log-sum-exp in float64.
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    bounds = []
+    for start in range(0, len(x), batch_size):
+        w = np.asarray(log_weights(x[start : start + batch_size], k), np.float64)
+        peak = w.max(axis=0)
+        bounds.append(peak + np.log(np.exp(w - peak).sum(axis=0)) - np.log(k))
+    return np.concatenate(bounds)

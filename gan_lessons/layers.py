@@ -1,0 +1,28 @@
+"""Layers the models share."""
+
+from __future__ import annotations
+
+from gan_lessons.config import keras
+
+ops = keras.ops
+
+
+@keras.saving.register_keras_serializable(package="gan_lessons")
+class Sampling(keras.layers.Layer):
+    r"""The reparameterization trick: :math:`z = \mu + \exp(\tfrac12 \log\sigma^2)\,\varepsilon`,
+    :math:`\varepsilon \sim \mathcal N(0, I)`, so gradients flow to μ and log σ².
+
+    Noise comes from the layer's own ``SeedGenerator``: fresh every call, reproducible per seed.
+    """
+
+    def __init__(self, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, z_mean, z_log_var):
+        epsilon = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "seed": self.seed}

@@ -1,0 +1,162 @@
+r"""A GAN (Goodfellow et al. 2014) that plays any generator against any discriminator.
+
+Discriminator :math:`D` (logits) and generator :math:`G` take turns, each with its own optimizer:
+
+.. math:: \mathcal L_D = \mathrm{BCE}(1, D(x)) + \mathrm{BCE}(0, D(G(z))), \qquad
+          \mathcal L_G = \mathrm{BCE}(1, D(G(z))) \quad \text{(non-saturating)}.
+
+Real and fake batches go through D separately (batch statistics never mix). Options: one-sided
+label smoothing (real target 0.9), several D steps per G step, the original saturating G loss
+(for the lesson on why it fails), and PacGAN packing (Lin et al. 2018): D judges ``packing``
+samples at once, concatenated along the last axis, which makes a collapsed generator easy to spot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gan_lessons.config import keras, tf
+from gan_lessons.losses import discriminator_loss, generator_loss
+from gan_lessons.models.autoencoder import predict_in_batches
+
+ops = keras.ops
+
+
+def pack(x, packing: int):
+    """Group ``packing`` consecutive samples into one: (B, ..., C) → (B/packing, ..., packing·C)."""
+    if packing == 1:
+        return x
+    shape = ops.shape(x)
+    grouped = ops.reshape(x, (-1, packing, *shape[1:]))
+    moved = ops.moveaxis(grouped, 1, -2)  # (B/p, ..., p, C)
+    return ops.reshape(moved, (-1, *shape[1:-1], packing * shape[-1]))
+
+
+@keras.saving.register_keras_serializable(package="gan_lessons")
+class GAN(keras.Model):
+    """Generator z → x and discriminator x → logit, trained as a two-player game.
+
+    Trackers: ``d_loss``, ``g_loss``, ``d_real_accuracy`` (share of real samples D calls real)
+    and ``d_fake_accuracy`` (share of fakes D calls fake).
+    """
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, *, real_label: float = 1.0,
+                 d_steps: int = 1, saturating: bool = False, packing: int = 1, seed: int | None = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if not 0.5 < real_label <= 1.0:
+            raise ValueError(f"real_label must be in (0.5, 1], got {real_label} (0.9 = one-sided smoothing)")
+        if d_steps < 1 or packing < 1:
+            raise ValueError("d_steps and packing must be at least 1")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(generator.inputs[0].shape[-1])
+        self.real_label = float(real_label)
+        self.d_steps = int(d_steps)
+        self.saturating = bool(saturating)
+        self.packing = int(packing)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in ("d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy")}
+        self.built = True
+
+    @property
+    def metrics(self) -> list:
+        return list(self.trackers.values())
+
+    def compile(self, d_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer, **kwargs):
+        """One optimizer per player; each only ever sees its own network's variables."""
+        super().compile(**kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+
+    def call(self, z, training: bool = False):
+        return self.generator(z, training=training)
+
+    def discriminate(self, x, training: bool = False):
+        """D's logits for a batch (packed first when ``packing > 1``)."""
+        return self.discriminator(pack(x, self.packing), training=training)
+
+    def _noise(self, batch_size):
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+
+    def train_step(self, data):
+        real, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:
+            raise ValueError("GAN does not support sample weights")
+        batch_size = ops.shape(real)[0]
+        d_variables = self.discriminator.trainable_variables
+        g_variables = self.generator.trainable_variables
+
+        for _ in range(self.d_steps):  # unrolled when traced
+            fake = self.generator(self._noise(batch_size), training=True)
+            with tf.GradientTape() as tape:
+                real_logits = self.discriminate(real, training=True)
+                fake_logits = self.discriminate(fake, training=True)
+                d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
+            self.d_optimizer.apply(tape.gradient(d_loss, d_variables), d_variables)
+
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._noise(batch_size), training=True)
+            g_loss = generator_loss(self.discriminate(fake, training=True), self.saturating)
+        self.g_optimizer.apply(tape.gradient(g_loss, g_variables), g_variables)
+
+        self._update(d_loss, g_loss, real_logits, fake_logits)
+        return {m.name: m.result() for m in self.metrics}
+
+    def test_step(self, data):
+        real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        fake = self.generator(self._noise(ops.shape(real)[0]), training=False)
+        real_logits, fake_logits = self.discriminate(real), self.discriminate(fake)
+        self._update(discriminator_loss(real_logits, fake_logits, self.real_label),
+                     generator_loss(fake_logits, self.saturating), real_logits, fake_logits)
+        return {m.name: m.result() for m in self.metrics}
+
+    def _update(self, d_loss, g_loss, real_logits, fake_logits):
+        self.trackers["d_loss"].update_state(d_loss)
+        self.trackers["g_loss"].update_state(g_loss)
+        self.trackers["d_real_accuracy"].update_state(ops.mean(ops.cast(real_logits > 0, "float32")))
+        self.trackers["d_fake_accuracy"].update_state(ops.mean(ops.cast(fake_logits < 0, "float32")))
+
+    def generate(self, n: int, seed: int = 0, batch_size: int = 256) -> np.ndarray:
+        """n samples from fixed noise (reproducible per seed), as NumPy."""
+        noise = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        return self.decode(noise, batch_size)
+
+    def decode(self, noise, batch_size: int = 256) -> np.ndarray:
+        """The generator's output for given noise vectors (the name SampleGrid looks for)."""
+        return predict_in_batches(self.generator, noise, batch_size)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "real_label": self.real_label,
+            "d_steps": self.d_steps,
+            "saturating": self.saturating,
+            "packing": self.packing,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> GAN:
+        config = dict(config)
+        for part in ("generator", "discriminator"):
+            config[part] = keras.saving.deserialize_keras_object(config[part])
+        return cls(**config)
+
+    def get_compile_config(self) -> dict:
+        return {
+            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
+            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
+        }
+
+    def compile_from_config(self, config: dict) -> None:
+        self.compile(
+            d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
+            g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
+        )
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)

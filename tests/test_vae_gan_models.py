@@ -1,0 +1,119 @@
+import numpy as np
+import pytest
+
+from gan_lessons import config, data, networks
+from gan_lessons.config import keras
+from gan_lessons.models import GAN, VAE
+from gan_lessons.models.gan import pack
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return data.scale_pixels(data.load_digits("bundled", n_train=64, verbose=False).x_train)
+
+
+def tiny_vae(beta=1.0):
+    config.seed_everything(0)
+    model = VAE(networks.gaussian_encoder(2, hidden=(16,)),
+                networks.dense_decoder(2, hidden=(16,), output_activation=None), beta=beta, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    return model
+
+
+def tiny_gan(**options):
+    config.seed_everything(0)
+    discriminator = networks.mlp_discriminator(2 * options.get("packing", 1), hidden=(8,))
+    model = GAN(networks.mlp_generator(3, hidden=(8,)), discriminator, seed=0, **options)
+    model.compile(d_optimizer=keras.optimizers.Adam(1e-2), g_optimizer=keras.optimizers.Adam(1e-2))
+    return model
+
+
+def values(variables):
+    return [v.numpy().copy() for v in variables]
+
+
+def changed(before, variables):
+    return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
+
+
+def test_vae_trackers_are_the_elbo_terms(digits):
+    model = tiny_vae(beta=0.5)
+    logs = model.evaluate(digits, verbose=0, return_dict=True, batch_size=64)
+    assert logs["neg_elbo"] == pytest.approx(logs["reconstruction"] + logs["kl"], rel=1e-5)
+    assert logs["loss"] == pytest.approx(logs["reconstruction"] + 0.5 * logs["kl"], rel=1e-5)
+    assert 100 < logs["reconstruction"] < 784, "summed over pixels: hundreds of nats per digit"
+
+
+def test_vae_training_lowers_the_bound_and_round_trips(digits, tmp_path):
+    model = tiny_vae()
+    before = model.evaluate(digits, verbose=0, return_dict=True)["neg_elbo"]
+    model.fit(digits, epochs=15, batch_size=16, verbose=0)
+    after = model.evaluate(digits, verbose=0, return_dict=True)["neg_elbo"]
+    assert after < before - 50
+    model.save(tmp_path / "vae.keras")
+    restored = keras.saving.load_model(tmp_path / "vae.keras")
+    np.testing.assert_array_equal(restored.encode(digits)[0], model.encode(digits)[0])
+    np.testing.assert_array_equal(restored.sample(5, seed=1), model.sample(5, seed=1))
+
+
+def test_vae_rejects_inputs_outside_unit_range(digits):
+    with pytest.raises(Exception, match=r"\[0, 1\]"):
+        tiny_vae().fit(digits * 255, epochs=1, verbose=0)
+
+
+def test_importance_weights_average_to_the_elbo(digits):
+    model = tiny_vae()
+    weights = model.log_importance_weights(digits[:8], k=400)
+    assert weights.shape == (400, 8) and weights.dtype == np.float64
+    logs = model.evaluate(digits[:8], verbose=0, return_dict=True, batch_size=8)
+    assert -weights.mean() == pytest.approx(logs["neg_elbo"], rel=0.02)
+
+
+@pytest.mark.parametrize("frozen_player", ["generator", "discriminator"])
+def test_each_optimizer_moves_only_its_own_player(frozen_player):
+    """Give one player's optimizer a zero learning rate: that player must not move at all,
+    so the other player's step never touches its variables."""
+    model = tiny_gan()
+    rates = {"generator": 0.0, "discriminator": 0.0}
+    rates[{"generator": "discriminator", "discriminator": "generator"}[frozen_player]] = 0.1
+    model.compile(d_optimizer=keras.optimizers.SGD(rates["discriminator"]),
+                  g_optimizer=keras.optimizers.SGD(rates["generator"]))
+    real = np.random.default_rng(0).normal(size=(32, 2)).astype("float32")
+    frozen = getattr(model, frozen_player)
+    moving = model.generator if frozen_player == "discriminator" else model.discriminator
+    frozen_before, moving_before = values(frozen.weights), values(moving.weights)
+    model.fit(real, epochs=1, batch_size=32, verbose=0)
+    assert not any(changed(frozen_before, frozen.weights))
+    assert any(changed(moving_before, moving.weights))
+
+
+def test_gan_draws_new_noise_every_step():
+    model = tiny_gan()
+    assert not np.allclose(model._noise(4).numpy(), model._noise(4).numpy())
+
+
+def test_gan_round_trip_keeps_weights_options_and_optimizers(tmp_path):
+    model = tiny_gan(real_label=0.9, d_steps=2, packing=2)
+    real = np.random.default_rng(0).normal(size=(32, 2)).astype("float32")
+    logs = model.fit(real, epochs=2, batch_size=16, verbose=0).history
+    assert set(logs) == {"d_loss", "g_loss", "d_real_accuracy", "d_fake_accuracy"}
+    model.save(tmp_path / "gan.keras")
+    restored = keras.saving.load_model(tmp_path / "gan.keras")
+    assert (restored.real_label, restored.d_steps, restored.packing) == (0.9, 2, 2)
+    np.testing.assert_array_equal(restored.generate(10, seed=3), model.generate(10, seed=3))
+    for a, b in zip(model.d_optimizer.variables, restored.d_optimizer.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_packing_concatenates_consecutive_samples():
+    points = np.arange(12, dtype="float32").reshape(6, 2)
+    np.testing.assert_array_equal(pack(points, 2).numpy(), [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]])
+    images = np.arange(2 * 28 * 28, dtype="float32").reshape(2, 28, 28, 1)
+    packed = pack(images, 2).numpy()
+    assert packed.shape == (1, 28, 28, 2)
+    np.testing.assert_array_equal(packed[0, ..., 1], images[1, ..., 0])
+
+
+def test_bad_gan_options_are_rejected():
+    with pytest.raises(ValueError, match="real_label"):
+        GAN(networks.mlp_generator(2), networks.mlp_discriminator(), real_label=0.3)
