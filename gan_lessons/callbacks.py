@@ -41,6 +41,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.show_inputs = show_inputs
         self.snapshots: list[tuple[int, np.ndarray]] = []
         self._display = None
+        self._last_epoch = 0
 
     @classmethod
     def from_noise(cls, latent_dim: int, n: int = 10, *, seed: int = 0, **kwargs) -> SampleGrid:
@@ -53,11 +54,18 @@ class SampleGrid(keras.callbacks.Callback):
             raise AttributeError(f"SampleGrid needs model.{self.method}(inputs); {type(self.model).__name__} has none")
 
     def on_epoch_end(self, epoch, logs=None):
-        done = epoch + 1
-        if done % self.every and done != self.params.get("epochs"):
-            return
+        self._last_epoch = epoch + 1
+        if self._last_epoch % self.every == 0:
+            self._snapshot()
+
+    def on_train_end(self, logs=None):
+        """Always show where training ended (it may stop early, e.g. on a time budget)."""
+        if self._last_epoch and (not self.snapshots or self.snapshots[-1][0] != self._last_epoch):
+            self._snapshot()
+
+    def _snapshot(self) -> None:
         images = np.asarray(getattr(self.model, self.method)(self.inputs))
-        self.snapshots.append((done, images))
+        self.snapshots.append((self._last_epoch, images))
         self._draw()
 
     def _draw(self) -> None:

@@ -254,3 +254,10 @@ def iwae_bound(log_weights: Callable[[np.ndarray, int], np.ndarray], x: np.ndarr
         peak = w.max(axis=0)
         bounds.append(peak + np.log(np.exp(w - peak).sum(axis=0)) - np.log(k))
     return np.concatenate(bounds)
+
+
+def active_units(posterior_means: np.ndarray, threshold: float = 0.01) -> int:
+    """Latent dimensions whose posterior mean varies across inputs: Var_x E_q[z_u] > threshold
+    (Burda et al. 2016). An inactive unit carries no information about x (posterior collapse)."""
+    means = np.asarray(posterior_means, np.float64)
+    return int(np.sum(means.var(axis=0) > threshold))

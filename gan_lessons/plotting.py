@@ -109,3 +109,19 @@ def latent_scatter(codes, labels, *, title: str, max_points: int = 2000) -> plt.
     ax.set(title=title, xlabel="$z_1$", ylabel="$z_2$")
     fig.tight_layout()
     return fig
+
+
+def show_manifold(decode, x_values, y_values, *, title: str, value_range: str = "unit", ax=None) -> plt.Figure:
+    """Decode every code of a 2-D grid and tile the images where the codes lie in the plane."""
+    x_values, y_values = np.asarray(x_values, np.float32), np.asarray(y_values, np.float32)
+    grid = np.stack(np.meshgrid(x_values, y_values[::-1]), -1).reshape(-1, 2)
+    images = _as_display_images(decode(grid), value_range)
+    rows, cols = len(y_values), len(x_values)
+    tiles = images.reshape(rows, cols, 28, 28).transpose(0, 2, 1, 3).reshape(rows * 28, cols * 28)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    ax.imshow(tiles, cmap="gray", vmin=0, vmax=1,
+              extent=(x_values[0], x_values[-1], y_values[0], y_values[-1]), aspect="auto")
+    ax.set(title=title, xlabel="$z_1$", ylabel="$z_2$")
+    ax.figure.tight_layout()
+    return ax.figure

@@ -124,3 +124,9 @@ def test_iwae_bound_is_exact_with_the_true_posterior():
     log_weights, log_px = linear_gaussian_log_weights(proposal_shift=0.0, proposal_scale=1.0)
     x = np.linspace(-3, 3, 7)
     np.testing.assert_allclose(evaluation.iwae_bound(log_weights, x, k=3), log_px(x), rtol=1e-10)
+
+
+def test_active_units_counts_dimensions_that_vary():
+    rng = np.random.default_rng(0)
+    means = np.column_stack([rng.normal(size=500), np.full(500, 0.3), 0.01 * rng.normal(size=500)])
+    assert evaluation.active_units(means) == 1
