@@ -105,6 +105,22 @@ def test_gan_round_trip_keeps_weights_options_and_optimizers(tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+def test_ema_generator_tracks_a_moving_average_and_round_trips(tmp_path):
+    model = tiny_gan(ema=0.5)
+    start = values(model.generator.weights)
+    np.testing.assert_array_equal(values(model.ema_generator.weights)[0], start[0])
+    real = np.random.default_rng(0).normal(size=(16, 2)).astype("float32")
+    model.fit(real, epochs=1, batch_size=16, verbose=0)  # one step: average = (start + new) / 2
+    for average, old, new in zip(model.ema_generator.weights, start, model.generator.weights):
+        np.testing.assert_allclose(average.numpy(), 0.5 * old + 0.5 * new.numpy(), rtol=1e-6, atol=1e-7)
+    assert not model.ema_generator.trainable_weights
+    model.save(tmp_path / "gan.keras")
+    restored = keras.saving.load_model(tmp_path / "gan.keras")
+    np.testing.assert_array_equal(restored.generate(5, seed=1), model.generate(5, seed=1))
+    with pytest.raises(ValueError, match="ema"):
+        tiny_gan(ema=1.0)
+
+
 def test_packing_concatenates_consecutive_samples():
     points = np.arange(12, dtype="float32").reshape(6, 2)
     np.testing.assert_array_equal(pack(points, 2).numpy(), [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]])

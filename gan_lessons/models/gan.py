@@ -8,7 +8,9 @@ Discriminator :math:`D` (logits) and generator :math:`G` take turns, each with i
 Real and fake batches go through D separately (batch statistics never mix). Options: one-sided
 label smoothing (real target 0.9), several D steps per G step, the original saturating G loss
 (for the lesson on why it fails), and PacGAN packing (Lin et al. 2018): D judges ``packing``
-samples at once, concatenated along the last axis, which makes a collapsed generator easy to spot.
+samples at once, concatenated along the last axis, which makes a collapsed generator easy to spot;
+and an exponential moving average (EMA) of the generator's weights for sampling (Yazıcı et al. 2019):
+the average of the last few hundred generators is smoother than any single one of them.
 """
 
 from __future__ import annotations
@@ -41,13 +43,15 @@ class GAN(keras.Model):
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *, real_label: float = 1.0,
-                 d_steps: int = 1, saturating: bool = False, packing: int = 1, seed: int | None = None,
-                 **kwargs):
+                 d_steps: int = 1, saturating: bool = False, packing: int = 1, ema: float = 0.0,
+                 seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if not 0.5 < real_label <= 1.0:
             raise ValueError(f"real_label must be in (0.5, 1], got {real_label} (0.9 = one-sided smoothing)")
         if d_steps < 1 or packing < 1:
             raise ValueError("d_steps and packing must be at least 1")
+        if not 0.0 <= ema < 1.0:
+            raise ValueError(f"ema must be in [0, 1) (0 = off, e.g. 0.999), got {ema}")
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(generator.inputs[0].shape[-1])
@@ -55,6 +59,12 @@ class GAN(keras.Model):
         self.d_steps = int(d_steps)
         self.saturating = bool(saturating)
         self.packing = int(packing)
+        self.ema = float(ema)
+        # The averaged generator is only ever assigned to, never trained.
+        self.ema_generator = keras.models.clone_model(generator) if ema else None
+        if self.ema_generator is not None:
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = {name: keras.metrics.Mean(name=name)
@@ -101,6 +111,9 @@ class GAN(keras.Model):
             fake = self.generator(self._noise(batch_size), training=True)
             g_loss = generator_loss(self.discriminate(fake, training=True), self.saturating)
         self.g_optimizer.apply(tape.gradient(g_loss, g_variables), g_variables)
+        if self.ema_generator is not None:
+            for average, current in zip(self.ema_generator.weights, self.generator.weights):
+                average.assign(self.ema * average + (1.0 - self.ema) * current)
 
         self._update(d_loss, g_loss, real_logits, fake_logits)
         return {m.name: m.result() for m in self.metrics}
@@ -125,8 +138,9 @@ class GAN(keras.Model):
         return self.decode(noise, batch_size)
 
     def decode(self, noise, batch_size: int = 256) -> np.ndarray:
-        """The generator's output for given noise vectors (the name SampleGrid looks for)."""
-        return predict_in_batches(self.generator, noise, batch_size)
+        """The generator's output for given noise vectors (the name SampleGrid looks for); the
+        weight-averaged generator when ``ema`` is on."""
+        return predict_in_batches(self.ema_generator or self.generator, noise, batch_size)
 
     def get_config(self) -> dict:
         return {
@@ -137,6 +151,7 @@ class GAN(keras.Model):
             "d_steps": self.d_steps,
             "saturating": self.saturating,
             "packing": self.packing,
+            "ema": self.ema,
             "seed": self.seed,
         }
 
