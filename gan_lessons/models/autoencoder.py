@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from gan_lessons.config import keras, tf
+from gan_lessons.models.base import SubNetworkConfig, matching_code_size
 
 ops = keras.ops
 
@@ -31,13 +32,15 @@ def predict_in_batches(network: keras.Model, inputs, batch_size: int = 256) -> n
 
 
 @keras.saving.register_keras_serializable(package="gan_lessons")
-class Autoencoder(keras.Model):
+class Autoencoder(SubNetworkConfig, keras.Model):
     """Encoder and decoder trained together to minimise the mean squared error per pixel.
 
     ``noise_stddev > 0`` turns it into a denoising autoencoder: the encoder sees the input plus
     Gaussian noise drawn from the model's own ``SeedGenerator``, the loss compares with the clean
     input. ``evaluate`` measures the same objective on held-out data.
     """
+
+    sub_networks = ("encoder", "decoder")
 
     def __init__(
         self,
@@ -49,9 +52,7 @@ class Autoencoder(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        code_size, decoder_input = encoder.outputs[0].shape[-1], decoder.inputs[0].shape[-1]
-        if code_size != decoder_input:
-            raise ValueError(f"the encoder emits codes of size {code_size} but the decoder expects {decoder_input}")
+        matching_code_size(encoder, decoder)
         if noise_stddev < 0:
             raise ValueError(f"noise_stddev must be >= 0, got {noise_stddev}")
         self.encoder = encoder
@@ -121,17 +122,5 @@ class Autoencoder(keras.Model):
         return self.decode(self.encode(images, batch_size), batch_size)
 
     def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
-            "noise_stddev": self.noise_stddev,
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict) -> Autoencoder:
-        config = dict(config)
-        for part in ("encoder", "decoder"):
-            config[part] = keras.saving.deserialize_keras_object(config[part])
-        return cls(**config)
+        config = {**super().get_config(), **self.sub_network_config()}
+        return {**config, "noise_stddev": self.noise_stddev, "seed": self.seed}

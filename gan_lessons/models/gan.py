@@ -20,6 +20,7 @@ import numpy as np
 from gan_lessons.config import keras, tf
 from gan_lessons.losses import discriminator_loss, generator_loss
 from gan_lessons.models.autoencoder import predict_in_batches
+from gan_lessons.models.base import SubNetworkConfig
 
 ops = keras.ops
 
@@ -35,12 +36,14 @@ def pack(x, packing: int):
 
 
 @keras.saving.register_keras_serializable(package="gan_lessons")
-class GAN(keras.Model):
+class GAN(SubNetworkConfig, keras.Model):
     """Generator z → x and discriminator x → logit, trained as a two-player game.
 
     Trackers: ``d_loss``, ``g_loss``, ``d_real_accuracy`` (share of real samples D calls real)
     and ``d_fake_accuracy`` (share of fakes D calls fake).
     """
+
+    sub_networks = ("generator", "discriminator")
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *, real_label: float = 1.0,
                  d_steps: int = 1, saturating: bool = False, packing: int = 1, ema: float = 0.0,
@@ -145,8 +148,7 @@ class GAN(keras.Model):
     def get_config(self) -> dict:
         return {
             **super().get_config(),
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            **self.sub_network_config(),
             "real_label": self.real_label,
             "d_steps": self.d_steps,
             "saturating": self.saturating,
@@ -154,13 +156,6 @@ class GAN(keras.Model):
             "ema": self.ema,
             "seed": self.seed,
         }
-
-    @classmethod
-    def from_config(cls, config: dict) -> GAN:
-        config = dict(config)
-        for part in ("generator", "discriminator"):
-            config[part] = keras.saving.deserialize_keras_object(config[part])
-        return cls(**config)
 
     def get_compile_config(self) -> dict:
         return {

@@ -17,31 +17,32 @@ from gan_lessons.config import keras, tf
 from gan_lessons.layers import Sampling
 from gan_lessons.losses import bernoulli_log_likelihood, gaussian_log_density, kl_to_standard_normal
 from gan_lessons.models.autoencoder import predict_in_batches
+from gan_lessons.models.base import SubNetworkConfig, matching_code_size
 
 ops = keras.ops
 
 
 @keras.saving.register_keras_serializable(package="gan_lessons")
-class VAE(keras.Model):
+class VAE(SubNetworkConfig, keras.Model):
     """Encoder → (μ, log σ²) → Sampling → decoder logits; trained on −ELBO with KL weight β.
 
     Trackers: ``reconstruction`` (−log p(x|z)), ``kl``, ``loss`` (reconstruction + β·KL, what is
     minimised) and ``neg_elbo`` (reconstruction + KL, the bound itself), all nats per example.
     """
 
+    sub_networks = ("encoder", "decoder")
+
     def __init__(self, encoder: keras.Model, decoder: keras.Model, *, beta: float = 1.0,
                  seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if len(encoder.outputs) != 2:
             raise ValueError("the encoder must output [z_mean, z_log_var] (see networks.gaussian_encoder)")
-        latent, decoder_input = encoder.outputs[0].shape[-1], decoder.inputs[0].shape[-1]
-        if latent != decoder_input:
-            raise ValueError(f"the encoder emits codes of size {latent} but the decoder expects {decoder_input}")
+        latent = matching_code_size(encoder, decoder)
         if beta < 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
         self.encoder = encoder
         self.decoder = decoder
-        self.latent_dim = int(latent)
+        self.latent_dim = latent
         self.beta = float(beta)
         self.seed = seed
         self.sampling = Sampling(seed, name="sampling")
@@ -135,17 +136,4 @@ class VAE(keras.Model):
         return np.concatenate(weights).astype(np.float64)
 
     def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
-            "beta": self.beta,
-            "seed": self.seed,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict) -> VAE:
-        config = dict(config)
-        for part in ("encoder", "decoder"):
-            config[part] = keras.saving.deserialize_keras_object(config[part])
-        return cls(**config)
+        return {**super().get_config(), **self.sub_network_config(), "beta": self.beta, "seed": self.seed}

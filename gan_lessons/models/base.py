@@ -1,0 +1,35 @@
+"""What every model of the course shares: serialization of the sub-networks it is built from."""
+
+from __future__ import annotations
+
+from gan_lessons.config import keras
+
+
+def matching_code_size(encoder: keras.Model, decoder: keras.Model) -> int:
+    """The code size both networks agree on; a clear error when the encoder's output and the
+    decoder's input differ."""
+    code_size, decoder_input = encoder.outputs[0].shape[-1], decoder.inputs[0].shape[-1]
+    if code_size != decoder_input:
+        raise ValueError(f"the encoder emits codes of size {code_size} but the decoder expects {decoder_input}")
+    return int(code_size)
+
+
+class SubNetworkConfig:
+    """``get_config``/``from_config`` support for models whose ``__init__`` takes sub-networks.
+
+    Subclasses list the constructor arguments that are networks in ``sub_networks``; they are
+    stored with ``serialize_keras_object`` so that a ``.keras`` file rebuilds the whole model.
+    """
+
+    sub_networks: tuple[str, ...] = ()
+
+    def sub_network_config(self) -> dict:
+        """The serialized sub-networks, to merge into ``get_config``."""
+        return {name: keras.saving.serialize_keras_object(getattr(self, name)) for name in self.sub_networks}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        for name in cls.sub_networks:
+            config[name] = keras.saving.deserialize_keras_object(config[name])
+        return cls(**config)
