@@ -15,7 +15,7 @@ import numpy as np
 
 from gan_lessons.config import keras
 from gan_lessons.data import DATA_DIR, check_images
-from gan_lessons.models.autoencoder import predict_in_batches
+from gan_lessons.models.base import predict_in_batches
 
 layers = keras.layers
 CLASSIFIER_WEIGHTS = "classifier.weights.h5"

@@ -12,23 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from gan_lessons.config import keras, tf
-from gan_lessons.models.base import SubNetworkConfig, matching_code_size
+from gan_lessons.models.base import SubNetworkConfig, matching_code_size, predict_in_batches
 
 ops = keras.ops
-
-
-def predict_in_batches(network: keras.Model, inputs, batch_size: int = 256) -> np.ndarray:
-    """Run ``network`` in inference mode over ``inputs`` in eager batches and return NumPy.
-
-    Eager calls avoid building a new ``tf.function`` per network (and TensorFlow's retracing
-    warnings when a lesson queries many small models).
-    """
-    inputs = np.asarray(inputs, dtype=np.float32)
-    outputs = [
-        ops.convert_to_numpy(network(inputs[start : start + batch_size], training=False))
-        for start in range(0, len(inputs), batch_size)
-    ]
-    return np.concatenate(outputs)
 
 
 @keras.saving.register_keras_serializable(package="gan_lessons")

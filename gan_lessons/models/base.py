@@ -1,8 +1,13 @@
-"""What every model of the course shares: serialization of the sub-networks it is built from."""
+"""What every model of the course shares: serialization of the sub-networks it is built from,
+the code-size check, and batched eager inference."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from gan_lessons.config import keras
+
+ops = keras.ops
 
 
 def matching_code_size(encoder: keras.Model, decoder: keras.Model) -> int:
@@ -33,3 +38,17 @@ class SubNetworkConfig:
         for name in cls.sub_networks:
             config[name] = keras.saving.deserialize_keras_object(config[name])
         return cls(**config)
+
+
+def predict_in_batches(network: keras.Model, inputs, batch_size: int = 256) -> np.ndarray:
+    """Run ``network`` in inference mode over ``inputs`` in eager batches and return NumPy.
+
+    Eager calls avoid building a new ``tf.function`` per network (and TensorFlow's retracing
+    warnings when a lesson queries many small models).
+    """
+    inputs = np.asarray(inputs, dtype=np.float32)
+    outputs = [
+        ops.convert_to_numpy(network(inputs[start : start + batch_size], training=False))
+        for start in range(0, len(inputs), batch_size)
+    ]
+    return np.concatenate(outputs)

@@ -19,8 +19,7 @@ import numpy as np
 
 from gan_lessons.config import keras, tf
 from gan_lessons.losses import discriminator_loss, generator_loss
-from gan_lessons.models.autoencoder import predict_in_batches
-from gan_lessons.models.base import SubNetworkConfig
+from gan_lessons.models.base import SubNetworkConfig, predict_in_batches
 
 ops = keras.ops
 

@@ -16,8 +16,7 @@ import numpy as np
 from gan_lessons.config import keras, tf
 from gan_lessons.layers import Sampling
 from gan_lessons.losses import bernoulli_log_likelihood, gaussian_log_density, kl_to_standard_normal
-from gan_lessons.models.autoencoder import predict_in_batches
-from gan_lessons.models.base import SubNetworkConfig, matching_code_size
+from gan_lessons.models.base import SubNetworkConfig, matching_code_size, predict_in_batches
 
 ops = keras.ops
 
