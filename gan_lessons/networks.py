@@ -79,23 +79,13 @@ def conv_decoder(
 
 
 def gaussian_encoder(
-    latent_dim: int, hidden: Sequence[int] = (512, 256), *, conv: bool = False, name: str = "encoder"
+    latent_dim: int, hidden: Sequence[int] = (512, 256), *, name: str = "encoder"
 ) -> keras.Model:
-    """Image → (μ, log σ²) of a diagonal Gaussian q(z | x): the encoder of a VAE.
-
-    The trunk is :func:`conv_encoder`'s convolutions (``conv=True``) or ReLU ``Dense`` layers.
-    """
+    """Image → ReLU ``Dense`` layers → (μ, log σ²) of a diagonal Gaussian q(z | x): a VAE's encoder."""
     inputs = keras.Input(IMAGE_INPUT, name="image")
-    if conv:
-        x = inputs
-        for width in (32, 64):
-            x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
-        x = layers.Flatten()(x)
-        x = layers.Dense(hidden[-1] if hidden else 128, activation="relu")(x)
-    else:
-        x = layers.Flatten()(inputs)
-        for units in hidden:
-            x = layers.Dense(units, activation="relu")(x)
+    x = layers.Flatten()(inputs)
+    for units in hidden:
+        x = layers.Dense(units, activation="relu")(x)
     z_mean = layers.Dense(latent_dim, name="z_mean")(x)
     z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
     return keras.Model(inputs, [z_mean, z_log_var], name=name)

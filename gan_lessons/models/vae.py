@@ -45,7 +45,7 @@ class VAE(SubNetworkConfig, keras.Model):
         self.beta = float(beta)
         self.seed = seed
         self.sampling = Sampling(seed, name="sampling")
-        self.prior_seed_generator = keras.random.SeedGenerator(None if seed is None else seed + 1)
+        self.importance_seed_generator = keras.random.SeedGenerator(None if seed is None else seed + 1)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "reconstruction", "kl", "neg_elbo")}
         self.built = True
 
@@ -123,7 +123,7 @@ class VAE(SubNetworkConfig, keras.Model):
         for start in range(0, k, chunk):
             n = min(chunk, k - start)
             mean, log_var = ops.repeat(z_mean[None], n, axis=0), ops.repeat(z_log_var[None], n, axis=0)
-            epsilon = keras.random.normal(ops.shape(mean), seed=self.prior_seed_generator)
+            epsilon = keras.random.normal(ops.shape(mean), seed=self.importance_seed_generator)
             z = mean + ops.exp(0.5 * log_var) * epsilon
             flat_z = ops.reshape(z, (-1, self.latent_dim))
             logits = self.decoder(flat_z, training=False)
