@@ -6,6 +6,9 @@ r"""Losses shared by the models, each written as in its paper and tested against
   + (1 - x_d)\log(1 - \sigma(\ell_d))` on logits, summed over pixels, per example.
 * :func:`gaussian_log_density` — :math:`\log \mathcal N(x; \mu, \mathrm{diag}\,\sigma^2)`, summed.
 * GAN losses on discriminator logits: :func:`discriminator_loss`, :func:`generator_loss`.
+* :func:`feature_reconstruction` — the VAE-GAN's learned similarity (Larsen et al. 2016):
+  :math:`-\log \mathcal N(f(x); f(\tilde x), I) - \tfrac F2 \log 2\pi = \tfrac12 \lVert f(x) - f(\tilde x)\rVert^2`
+  on a discriminator layer's F features.
 """
 
 from __future__ import annotations
@@ -55,3 +58,9 @@ def generator_loss(fake_logits, saturating: bool = False):
     if saturating:
         return -binary_crossentropy_on_logits(0.0, fake_logits)
     return binary_crossentropy_on_logits(1.0, fake_logits)
+
+
+def feature_reconstruction(features, reconstructed_features):
+    """½‖f(x) − f(x̃)‖² per example, summed over all features: the negative log-likelihood of
+    f(x) under N(f(x̃), I) without its constant (F/2)·log 2π, which moves no gradient."""
+    return 0.5 * _sum_per_example(ops.square(features - reconstructed_features))

@@ -45,15 +45,20 @@ def dense_decoder(
     return keras.Model(inputs, layers.Reshape(IMAGE_INPUT)(x), name=name)
 
 
+def _strided_convolutions(inputs, filters: Sequence[int]):
+    """Strided 3×3 ReLU convolutions (28 → 14 → 7 pixels for two layers), flattened."""
+    x = inputs
+    for width in filters:
+        x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
+    return layers.Flatten()(x)
+
+
 def conv_encoder(
     latent_dim: int, filters: Sequence[int] = (32, 64), *, name: str = "encoder"
 ) -> keras.Model:
     """Strided 3×3 convolutions (28 → 14 → 7 pixels for two layers), then a linear code."""
     inputs = keras.Input(IMAGE_INPUT, name="image")
-    x = inputs
-    for width in filters:
-        x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(x)
-    x = layers.Flatten()(x)
+    x = _strided_convolutions(inputs, filters)
     return keras.Model(inputs, layers.Dense(latent_dim, name="code")(x), name=name)
 
 
@@ -78,6 +83,12 @@ def conv_decoder(
     return keras.Model(inputs, outputs, name=name)
 
 
+def _gaussian_head(inputs, x, latent_dim: int, name: str) -> keras.Model:
+    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
+    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
+    return keras.Model(inputs, [z_mean, z_log_var], name=name)
+
+
 def gaussian_encoder(
     latent_dim: int, hidden: Sequence[int] = (512, 256), *, name: str = "encoder"
 ) -> keras.Model:
@@ -86,9 +97,16 @@ def gaussian_encoder(
     x = layers.Flatten()(inputs)
     for units in hidden:
         x = layers.Dense(units, activation="relu")(x)
-    z_mean = layers.Dense(latent_dim, name="z_mean")(x)
-    z_log_var = layers.Dense(latent_dim, name="z_log_var")(x)
-    return keras.Model(inputs, [z_mean, z_log_var], name=name)
+    return _gaussian_head(inputs, x, latent_dim, name)
+
+
+def conv_gaussian_encoder(
+    latent_dim: int, filters: Sequence[int] = (32, 64), hidden: int = 256, *, name: str = "encoder"
+) -> keras.Model:
+    """Strided convolutions → one ReLU ``Dense`` layer → (μ, log σ²): the VAE-GAN's encoder."""
+    inputs = keras.Input(IMAGE_INPUT, name="image")
+    x = layers.Dense(hidden, activation="relu")(_strided_convolutions(inputs, filters))
+    return _gaussian_head(inputs, x, latent_dim, name)
 
 
 def mlp_generator(
@@ -130,12 +148,16 @@ def dcgan_generator(latent_dim: int = 100, width: int = 128, *, name: str = "gen
 
 
 def dcgan_discriminator(width: int = 64, dropout: float = 0.3, *, name: str = "discriminator") -> keras.Model:
-    """DCGAN-style discriminator: strided convolutions with LeakyReLU (no batch norm), one logit."""
+    """DCGAN-style discriminator: strided convolutions with LeakyReLU (no batch norm), one logit.
+
+    The activations of the two convolutions are named ``features_1`` (14×14) and ``features_2``
+    (7×7): the layers a VAE-GAN can measure reconstructions in.
+    """
     inputs = keras.Input(IMAGE_INPUT, name="image")
     x = inputs
-    for filters in (width, 2 * width):
+    for depth, filters in enumerate((width, 2 * width), start=1):
         x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
-        x = layers.LeakyReLU(negative_slope=0.2)(x)
+        x = layers.LeakyReLU(negative_slope=0.2, name=f"features_{depth}")(x)
         x = layers.Dropout(dropout)(x)
     x = layers.Flatten()(x)
     return keras.Model(inputs, layers.Dense(1, name="logit")(x), name=name)

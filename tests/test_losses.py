@@ -59,3 +59,14 @@ def test_sampling_reparameterizes_with_fresh_seeded_noise():
     assert not np.allclose(first, second)
     assert first.mean() == pytest.approx(1.5, abs=0.01) and first.std() == pytest.approx(0.5, rel=0.02)
     np.testing.assert_array_equal(Sampling(seed=3)(mean, log_var).numpy(), first)
+
+
+def test_feature_reconstruction_is_the_unit_gaussian_nll_without_its_constant():
+    rng = np.random.default_rng(0)
+    features, reconstructed = rng.normal(size=(3, 4, 4, 5)), rng.normal(size=(3, 4, 4, 5))
+    flat_x, flat_r = features.reshape(3, -1), reconstructed.reshape(3, -1)
+    log_density = -0.5 * np.sum(np.log(2 * np.pi) + (flat_x - flat_r) ** 2, axis=1)
+    expected = -log_density - 0.5 * flat_x.shape[1] * np.log(2 * np.pi)
+    got = losses.feature_reconstruction(features.astype("float32"), reconstructed.astype("float32"))
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-5)
+    assert np.asarray(losses.feature_reconstruction(features, features)).max() == 0.0

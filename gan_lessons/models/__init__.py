@@ -3,5 +3,6 @@
 from gan_lessons.models.autoencoder import Autoencoder
 from gan_lessons.models.gan import GAN
 from gan_lessons.models.vae import VAE
+from gan_lessons.models.vae_gan import VAEGAN
 
-__all__ = ["Autoencoder", "GAN", "VAE"]
+__all__ = ["Autoencoder", "GAN", "VAE", "VAEGAN"]

@@ -1,0 +1,190 @@
+r"""The VAE-GAN (Larsen et al. 2016): a VAE whose reconstruction error is measured in the feature
+space of a discriminator that is trained, at the same time, to tell real digits from decoded ones.
+
+With :math:`\tilde x` a reconstruction of :math:`x`, :math:`x_p` a decoded prior sample and
+:math:`f = \mathrm{Dis}_l` the activations of the discriminator's layer *l*, each network has
+its own loss and its own optimizer:
+
+.. math::
+   \mathcal L_{\mathrm{prior}} = \mathrm{KL}(q(z\mid x) \,\|\, \mathcal N(0, I)), \qquad
+   \mathcal L_{\mathrm{like}} = \tfrac12 \lVert f(x) - f(\tilde x)\rVert^2, \\
+   \mathcal L_{\mathrm{Dis}} = \mathrm{BCE}(1, D(x)) + \mathrm{BCE}(0, D(\tilde x)) + \mathrm{BCE}(0, D(x_p)), \\
+   \mathcal L_{\mathrm{Enc}} = \mathcal L_{\mathrm{prior}} + \mathcal L_{\mathrm{like}}, \qquad
+   \mathcal L_{\mathrm{Dec}} = \gamma\,\mathcal L_{\mathrm{like}} + \mathrm{BCE}(1, D(\tilde x)) + \mathrm{BCE}(1, D(x_p)).
+
+The discriminator learns from the GAN loss only; the encoder from KL and the feature
+reconstruction only (no adversarial gradient reaches it); the decoder from both, weighted by γ.
+Algorithm 1 of the paper writes the decoder's update as γ·L_like − L_GAN and the discriminator's
+as a descent on L_GAN; read literally, that makes D *minimise* log D(x) + log(1 − D(G(z))), the
+wrong direction. Here D minimises its cross-entropy and the decoder uses the non-saturating loss.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gan_lessons.config import keras, tf
+from gan_lessons.layers import Sampling
+from gan_lessons.losses import (
+    binary_crossentropy_on_logits,
+    discriminator_loss,
+    feature_reconstruction,
+    kl_to_standard_normal,
+)
+from gan_lessons.models.base import SubNetworkConfig, matching_code_size, predict_in_batches
+
+ops = keras.ops
+OPTIMIZERS = ("encoder_optimizer", "decoder_optimizer", "discriminator_optimizer")
+
+
+@keras.saving.register_keras_serializable(package="gan_lessons")
+class VAEGAN(SubNetworkConfig, keras.Model):
+    """Encoder → (μ, log σ²), decoder z → image in [−1, 1], discriminator image → logit with a
+    named feature layer; one ``train_step`` updates all three, each with its own loss.
+
+    Trackers (per example, averaged over the epoch): ``kl``, ``feature_reconstruction``,
+    ``encoder_loss``, ``decoder_adversarial``, ``decoder_loss``, ``d_loss``, ``d_real_accuracy``
+    and ``d_fake_accuracy`` (on reconstructions and prior samples together).
+    """
+
+    sub_networks = ("encoder", "decoder", "discriminator")
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, discriminator: keras.Model, *,
+                 feature_layer: str = "features_2", gamma: float = 1.0, real_label: float = 1.0,
+                 seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        if len(encoder.outputs) != 2:
+            raise ValueError("the encoder must output [z_mean, z_log_var] (see networks.conv_gaussian_encoder)")
+        latent = matching_code_size(encoder, decoder)
+        if gamma < 0:
+            raise ValueError(f"gamma must be >= 0, got {gamma}")
+        if not 0.5 < real_label <= 1.0:
+            raise ValueError(f"real_label must be in (0.5, 1], got {real_label} (0.9 = one-sided smoothing)")
+        names = [layer.name for layer in discriminator.layers]
+        if feature_layer not in names:
+            raise ValueError(f"the discriminator has no layer {feature_layer!r}; its layers are {names}")
+        self.encoder = encoder
+        self.decoder = decoder
+        self.discriminator = discriminator
+        self.feature_layer = feature_layer
+        # Shares the discriminator's weights: a view of its activations at layer l.
+        self.features = keras.Model(discriminator.input, discriminator.get_layer(feature_layer).output,
+                                    name=f"{discriminator.name}_{feature_layer}")
+        self.latent_dim = latent
+        self.gamma = float(gamma)
+        self.real_label = float(real_label)
+        self.seed = seed
+        self.sampling = Sampling(seed, name="sampling")
+        self.prior_seed_generator = keras.random.SeedGenerator(None if seed is None else seed + 1)
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in (
+            "kl", "feature_reconstruction", "encoder_loss", "decoder_adversarial", "decoder_loss",
+            "d_loss", "d_real_accuracy", "d_fake_accuracy")}
+        self.built = True
+
+    @property
+    def metrics(self) -> list:
+        return list(self.trackers.values())
+
+    def compile(self, encoder_optimizer: keras.optimizers.Optimizer, decoder_optimizer: keras.optimizers.Optimizer,
+                discriminator_optimizer: keras.optimizers.Optimizer, **kwargs):
+        """One optimizer per network; each only ever sees its own network's variables."""
+        super().compile(**kwargs)
+        self.encoder_optimizer = encoder_optimizer
+        self.decoder_optimizer = decoder_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+
+    def call(self, x, training: bool = False):
+        z_mean, z_log_var = self.encoder(x, training=training)
+        return self.decoder(self.sampling(z_mean, z_log_var), training=training)
+
+    def _check(self, data):
+        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:
+            raise ValueError("VAEGAN does not support sample weights")
+        message = "VAEGAN inputs must lie in [-1, 1] (data.scale_pixels(x, 'signed'))"
+        tf.debugging.assert_greater_equal(ops.min(x), ops.cast(-1.0, x.dtype), message=message)
+        tf.debugging.assert_less_equal(ops.max(x), ops.cast(1.0, x.dtype), message=message)
+        return x
+
+    def compute_losses(self, x, training: bool = False) -> dict:
+        """Every term of one step, batch means: the three networks' losses and their parts."""
+        z_mean, z_log_var = self.encoder(x, training=training)
+        reconstruction = self.decoder(self.sampling(z_mean, z_log_var), training=training)
+        noise = keras.random.normal(ops.shape(z_mean), seed=self.prior_seed_generator)
+        prior_sample = self.decoder(noise, training=training)
+
+        kl = ops.mean(kl_to_standard_normal(z_mean, z_log_var))
+        # Features without dropout: the similarity measure should not be noisy.
+        like = ops.mean(feature_reconstruction(self.features(x, training=False),
+                                               self.features(reconstruction, training=False)))
+        real_logits = self.discriminator(x, training=training)
+        reconstruction_logits = self.discriminator(reconstruction, training=training)
+        prior_logits = self.discriminator(prior_sample, training=training)
+        d_loss = discriminator_loss(real_logits, reconstruction_logits, self.real_label) + (
+            binary_crossentropy_on_logits(0.0, prior_logits))
+        adversarial = (binary_crossentropy_on_logits(1.0, reconstruction_logits)
+                       + binary_crossentropy_on_logits(1.0, prior_logits))
+        fake_logits = ops.concatenate([reconstruction_logits, prior_logits])
+        return {
+            "kl": kl,
+            "feature_reconstruction": like,
+            "encoder_loss": kl + like,
+            "decoder_adversarial": adversarial,
+            "decoder_loss": self.gamma * like + adversarial,
+            "d_loss": d_loss,
+            "d_real_accuracy": ops.mean(ops.cast(real_logits > 0, "float32")),
+            "d_fake_accuracy": ops.mean(ops.cast(fake_logits < 0, "float32")),
+        }
+
+    def train_step(self, data):
+        x = self._check(data)
+        with tf.GradientTape(persistent=True) as tape:
+            terms = self.compute_losses(x, training=True)
+        for network, loss, optimizer in (
+            (self.encoder, terms["encoder_loss"], self.encoder_optimizer),
+            (self.decoder, terms["decoder_loss"], self.decoder_optimizer),
+            (self.discriminator, terms["d_loss"], self.discriminator_optimizer),
+        ):
+            variables = network.trainable_variables
+            optimizer.apply(tape.gradient(loss, variables), variables)
+        del tape
+        return self._update(terms)
+
+    def test_step(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self._update(self.compute_losses(x))
+
+    def _update(self, terms: dict) -> dict:
+        for name, tracker in self.trackers.items():
+            tracker.update_state(terms[name])
+        return {m.name: m.result() for m in self.metrics}
+
+    def encode(self, images, batch_size: int = 256) -> np.ndarray:
+        """The posterior mean μ of q(z | x) for each image in [−1, 1]."""
+        images = np.asarray(images, dtype=np.float32)
+        parts = [self.encoder(images[i : i + batch_size], training=False)[0] for i in range(0, len(images), batch_size)]
+        return np.concatenate([ops.convert_to_numpy(p) for p in parts])
+
+    def decode(self, codes, batch_size: int = 256) -> np.ndarray:
+        """Images in [−1, 1] for the given codes (the name SampleGrid looks for)."""
+        return predict_in_batches(self.decoder, codes, batch_size)
+
+    def reconstruct(self, images) -> np.ndarray:
+        """Decode the posterior mean of each image."""
+        return self.decode(self.encode(images))
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """n images decoded from the prior N(0, I), reproducible per seed."""
+        return self.decode(np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), **self.sub_network_config(), "feature_layer": self.feature_layer,
+                "gamma": self.gamma, "real_label": self.real_label, "seed": self.seed}
+
+    def get_compile_config(self) -> dict:
+        return {name: keras.saving.serialize_keras_object(getattr(self, name)) for name in OPTIMIZERS}
+
+    def compile_from_config(self, config: dict) -> None:
+        self.compile(**{name: keras.saving.deserialize_keras_object(config[name]) for name in OPTIMIZERS})
+        for network, name in zip(self.sub_networks, OPTIMIZERS):
+            getattr(self, name).build(getattr(self, network).trainable_variables)
