@@ -130,3 +130,16 @@ def test_active_units_counts_dimensions_that_vary():
     rng = np.random.default_rng(0)
     means = np.column_stack([rng.normal(size=500), np.full(500, 0.3), 0.01 * rng.normal(size=500)])
     assert evaluation.active_units(means) == 1
+
+
+def test_laplacian_variance_by_hand_and_under_blur(digits):
+    flat = np.full((2, 28, 28, 1), 0.5, dtype=np.float32)
+    assert evaluation.laplacian_variance(flat) == 0.0
+    dot = np.zeros((1, 28, 28, 1), dtype=np.float32)
+    dot[0, 10, 10] = 1.0
+    # Interior 26×26 = 676 values: one −4 at the dot, four +1 around it, the rest 0.
+    values = np.zeros(676)
+    values[:5] = [-4, 1, 1, 1, 1]
+    assert evaluation.laplacian_variance(dot) == pytest.approx(values.var())
+    real = digits[0][:200]
+    assert evaluation.laplacian_variance(evaluation.blur(real)) < 0.5 * evaluation.laplacian_variance(real)

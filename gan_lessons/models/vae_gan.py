@@ -10,7 +10,8 @@ its own loss and its own optimizer:
    \mathcal L_{\mathrm{like}} = \tfrac12 \lVert f(x) - f(\tilde x)\rVert^2, \\
    \mathcal L_{\mathrm{Dis}} = \mathrm{BCE}(1, D(x)) + \mathrm{BCE}(0, D(\tilde x)) + \mathrm{BCE}(0, D(x_p)), \\
    \mathcal L_{\mathrm{Enc}} = \mathcal L_{\mathrm{prior}} + \mathcal L_{\mathrm{like}}, \qquad
-   \mathcal L_{\mathrm{Dec}} = \gamma\,\mathcal L_{\mathrm{like}} + \mathrm{BCE}(1, D(\tilde x)) + \mathrm{BCE}(1, D(x_p)).
+   \mathcal L_{\mathrm{Dec}} = \gamma\,\mathcal L_{\mathrm{like}}
+       + \mathrm{BCE}(1, D(\tilde x)) + \mathrm{BCE}(1, D(x_p)).
 
 The discriminator learns from the GAN loss only; the encoder from KL and the feature
 reconstruction only (no adversarial gradient reaches it); the decoder from both, weighted by γ.
@@ -42,6 +43,8 @@ class VAEGAN(SubNetworkConfig, keras.Model):
     """Encoder → (μ, log σ²), decoder z → image in [−1, 1], discriminator image → logit with a
     named feature layer; one ``train_step`` updates all three, each with its own loss.
 
+    ``feature_layer`` names D's layer *l*; ``gamma`` weighs the feature reconstruction in the
+    decoder's loss; ``real_label`` = 0.9 gives one-sided label smoothing for D's real target.
     Trackers (per example, averaged over the epoch): ``kl``, ``feature_reconstruction``,
     ``encoder_loss``, ``decoder_adversarial``, ``decoder_loss``, ``d_loss``, ``d_real_accuracy``
     and ``d_fake_accuracy`` (on reconstructions and prior samples together).
@@ -122,8 +125,7 @@ class VAEGAN(SubNetworkConfig, keras.Model):
         prior_logits = self.discriminator(prior_sample, training=training)
         d_loss = discriminator_loss(real_logits, reconstruction_logits, self.real_label) + (
             binary_crossentropy_on_logits(0.0, prior_logits))
-        adversarial = (binary_crossentropy_on_logits(1.0, reconstruction_logits)
-                       + binary_crossentropy_on_logits(1.0, prior_logits))
+        adversarial = self.decoder_adversarial_loss(reconstruction_logits, prior_logits)
         fake_logits = ops.concatenate([reconstruction_logits, prior_logits])
         return {
             "kl": kl,
@@ -135,6 +137,11 @@ class VAEGAN(SubNetworkConfig, keras.Model):
             "d_real_accuracy": ops.mean(ops.cast(real_logits > 0, "float32")),
             "d_fake_accuracy": ops.mean(ops.cast(fake_logits < 0, "float32")),
         }
+
+    def decoder_adversarial_loss(self, reconstruction_logits, prior_logits):
+        """The decoder's non-saturating GAN loss: it wants D to call both kinds of fake real."""
+        return (binary_crossentropy_on_logits(1.0, reconstruction_logits)
+                + binary_crossentropy_on_logits(1.0, prior_logits))
 
     def train_step(self, data):
         x = self._check(data)
