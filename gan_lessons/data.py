@@ -275,3 +275,35 @@ def make_dataset(
 
         ds = tf.data.Dataset.zip((ds, seeds)).map(draw)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# ---------------------------------------------------------------- sequences
+
+SINE_LENGTH = 30
+
+
+@dataclass(frozen=True)
+class SineWaves:
+    """Sequences (N, length, 1) float32 and the parameters each was drawn with."""
+
+    x: np.ndarray
+    frequency: np.ndarray
+    amplitude: np.ndarray
+    phase: np.ndarray
+
+
+def sine_waves(n: int, *, length: int = SINE_LENGTH, seed: int = 0) -> SineWaves:
+    """The RCGAN sine data (Esteban et al. 2017): x_t = A sin(2π f t / length + φ), t = 0…length−1,
+    with f ~ U[1, 5], A ~ U[0.1, 0.9], φ ~ U[−π, π]; generated, so any count and no download."""
+    if n < 1 or length < 2:
+        raise ValueError(f"need n >= 1 and length >= 2, got n={n}, length={length}")
+    rng = np.random.default_rng(seed)
+    frequency, amplitude, phase = rng.uniform(1, 5, n), rng.uniform(0.1, 0.9, n), rng.uniform(-np.pi, np.pi, n)
+    t = np.arange(length)
+    x = amplitude[:, None] * np.sin(2 * np.pi * frequency[:, None] * t / length + phase[:, None])
+    return SineWaves(x[..., None].astype(np.float32), frequency, amplitude, phase)
+
+
+def digit_rows(images: np.ndarray) -> np.ndarray:
+    """Digits as sequences read top to bottom: (N, 28 steps, 28 features) in [0, 1]."""
+    return scale_pixels(images).reshape(len(images), *IMAGE_SHAPE)

@@ -13,6 +13,7 @@ from gan_lessons.config import keras
 
 IMAGE_INPUT = (28, 28, 1)
 layers = keras.layers
+ops = keras.ops
 
 
 def dense_encoder(
@@ -161,3 +162,105 @@ def dcgan_discriminator(width: int = 64, dropout: float = 0.3, *, name: str = "d
         x = layers.Dropout(dropout)(x)
     x = layers.Flatten()(x)
     return keras.Model(inputs, layers.Dense(1, name="logit")(x), name=name)
+
+
+def lstm_generator(
+    noise_dim: int = 5, steps: int = 30, units: int = 100, features: int = 1, *,
+    output_activation: str | None = "tanh", name: str = "generator",
+) -> keras.Model:
+    """Per-step noise (steps, noise_dim) → LSTM → the same ``Dense`` at every step: a sequence of
+    ``features`` values per step (the RCGAN generator, Esteban et al. 2017)."""
+    inputs = keras.Input((steps, noise_dim), name="noise")
+    x = layers.LSTM(units, return_sequences=True)(inputs)
+    return keras.Model(inputs, layers.Dense(features, activation=output_activation, name="values")(x), name=name)
+
+
+def lstm_discriminator(
+    steps: int = 30, features: int = 1, units: int = 100, *, per_step: bool = False, name: str = "discriminator"
+) -> keras.Model:
+    """Sequence → LSTM → real/fake logits: one per step (``per_step``, as in RCGAN) or one for the
+    whole sequence from the last hidden state."""
+    inputs = keras.Input((steps, features), name="sequence")
+    x = layers.LSTM(units, return_sequences=per_step)(inputs)
+    return keras.Model(inputs, layers.Dense(1, name="logit")(x), name=name)
+
+
+def lstm_gaussian_encoder(
+    latent_dim: int, steps: int, features: int, units: int = 128, *, name: str = "encoder"
+) -> keras.Model:
+    """Sequence (steps, features) → LSTM → last hidden state → (μ, log σ²): a sequence VAE's encoder."""
+    inputs = keras.Input((steps, features), name="sequence")
+    return _gaussian_head(inputs, layers.LSTM(units)(inputs), latent_dim, name)
+
+
+@keras.saving.register_keras_serializable(package="gan_lessons")
+class RecurrentDecoder(keras.Model):
+    """z → a sequence, one step at a time, with one LSTM cell.
+
+    The cell's input at step t is the previous value x_{t−1} (zeros at t = 0): the true one when
+    trained (teacher forcing, :meth:`call`), its own prediction when generating (free running,
+    :meth:`generate`). ``condition`` says where z enters: ``"state"`` (the initial state only —
+    the decoder can learn to ignore it), ``"input"`` (concatenated to every step's input) or
+    ``"both"``. Outputs are linear (logits or values); ``feedback`` maps them to the next input.
+    """
+
+    CONDITIONS = ("state", "input", "both")
+
+    def __init__(self, latent_dim: int, steps: int, features: int, units: int = 128, *,
+                 condition: str = "both", feedback: str = "sigmoid", **kwargs):
+        super().__init__(**kwargs)
+        if condition not in self.CONDITIONS:
+            raise ValueError(f"condition must be one of {self.CONDITIONS}, got {condition!r}")
+        if feedback not in ("sigmoid", "identity"):
+            raise ValueError(f"feedback must be 'sigmoid' (Bernoulli logits) or 'identity', got {feedback!r}")
+        self.latent_dim, self.steps, self.features, self.units = latent_dim, steps, features, units
+        self.condition, self.feedback = condition, feedback
+        self.cell = layers.LSTMCell(units, name="cell")
+        self.rnn = layers.RNN(self.cell, return_sequences=True, name="rnn")
+        conditions_state = condition != "input"
+        self.to_state = layers.Dense(2 * units, activation="tanh", name="initial_state") if conditions_state else None
+        self.to_output = layers.Dense(features, name="output")
+        self.build([(None, latent_dim), (None, steps, features)])
+
+    def build(self, input_shape):
+        z_shape, sequence_shape = input_shape
+        step_input = sequence_shape[-1] + (self.latent_dim if self.condition != "state" else 0)
+        self.cell.build((None, step_input))
+        self.rnn.built = True
+        if self.to_state is not None:
+            self.to_state.build(z_shape)
+        self.to_output.build((None, self.units))
+        self.built = True
+
+    def _initial_state(self, z):
+        if self.to_state is None:
+            zeros = ops.zeros((ops.shape(z)[0], self.units), dtype=z.dtype)
+            return [zeros, zeros]
+        h, c = ops.split(self.to_state(z), 2, axis=-1)
+        return [h, c]
+
+    def call(self, inputs, training: bool = False):
+        """Teacher forcing: ``inputs = [z, previous]`` with ``previous`` the sequence shifted right
+        by one step. Returns the outputs for every step, (batch, steps, features)."""
+        z, previous = inputs
+        if self.condition != "state":
+            previous = ops.concatenate([previous, ops.repeat(z[:, None, :], ops.shape(previous)[1], axis=1)], axis=-1)
+        return self.to_output(self.rnn(previous, initial_state=self._initial_state(z), training=training))
+
+    def generate(self, z):
+        """Free running: each step's output, mapped by ``feedback``, is the next step's input."""
+        z = ops.convert_to_tensor(z, dtype="float32")
+        state = self._initial_state(z)
+        value = ops.zeros((ops.shape(z)[0], self.features))
+        outputs = []
+        for _ in range(self.steps):
+            step_input = value if self.condition == "state" else ops.concatenate([value, z], axis=-1)
+            hidden, state = self.cell(step_input, state)
+            output = self.to_output(hidden)
+            outputs.append(output)
+            value = ops.sigmoid(output) if self.feedback == "sigmoid" else output
+        return ops.stack(outputs, axis=1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "latent_dim": self.latent_dim, "steps": self.steps, "features": self.features,
+                "units": self.units, "condition": self.condition, "feedback": self.feedback}

@@ -52,3 +52,10 @@ def predict_in_batches(network: keras.Model, inputs, batch_size: int = 256) -> n
         for start in range(0, len(inputs), batch_size)
     ]
     return np.concatenate(outputs)
+
+
+def encode_in_batches(encoder: keras.Model, inputs, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """(μ, log σ²) of a Gaussian encoder for every input, computed in eager batches."""
+    inputs = np.asarray(inputs, dtype=np.float32)
+    parts = [encoder(inputs[start : start + batch_size], training=False) for start in range(0, len(inputs), batch_size)]
+    return tuple(np.concatenate([ops.convert_to_numpy(part[j]) for part in parts]) for j in range(2))

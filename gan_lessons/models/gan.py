@@ -56,7 +56,9 @@ class GAN(SubNetworkConfig, keras.Model):
             raise ValueError(f"ema must be in [0, 1) (0 = off, e.g. 0.999), got {ema}")
         self.generator = generator
         self.discriminator = discriminator
-        self.latent_dim = int(generator.inputs[0].shape[-1])
+        # (latent_dim,) for one noise vector per sample; (steps, noise_dim) for per-step noise.
+        self.noise_shape = tuple(int(d) for d in generator.inputs[0].shape[1:])
+        self.latent_dim = self.noise_shape[-1]
         self.real_label = float(real_label)
         self.d_steps = int(d_steps)
         self.saturating = bool(saturating)
@@ -91,7 +93,7 @@ class GAN(SubNetworkConfig, keras.Model):
         return self.discriminator(pack(x, self.packing), training=training)
 
     def _noise(self, batch_size):
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        return keras.random.normal((batch_size, *self.noise_shape), seed=self.seed_generator)
 
     def train_step(self, data):
         real, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -136,7 +138,7 @@ class GAN(SubNetworkConfig, keras.Model):
 
     def generate(self, n: int, seed: int = 0, batch_size: int = 256) -> np.ndarray:
         """n samples from fixed noise (reproducible per seed), as NumPy."""
-        noise = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        noise = np.random.default_rng(seed).standard_normal((n, *self.noise_shape)).astype(np.float32)
         return self.decode(noise, batch_size)
 
     def decode(self, noise, batch_size: int = 256) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 from gan_lessons.config import keras, tf
 from gan_lessons.layers import Sampling
 from gan_lessons.losses import bernoulli_log_likelihood, gaussian_log_density, kl_to_standard_normal
-from gan_lessons.models.base import SubNetworkConfig, matching_code_size, predict_in_batches
+from gan_lessons.models.base import SubNetworkConfig, encode_in_batches, matching_code_size, predict_in_batches
 
 ops = keras.ops
 
@@ -94,9 +94,7 @@ class VAE(SubNetworkConfig, keras.Model):
 
     def encode(self, images, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """(μ, log σ²) of q(z | x) for each image."""
-        images = np.asarray(images, dtype=np.float32)
-        parts = [self.encoder(images[i : i + batch_size], training=False) for i in range(0, len(images), batch_size)]
-        return tuple(np.concatenate([ops.convert_to_numpy(p[j]) for p in parts]) for j in range(2))
+        return encode_in_batches(self.encoder, images, batch_size)
 
     def decode(self, codes, batch_size: int = 256) -> np.ndarray:
         """Pixel probabilities σ(logits) for each code: the mean of p(x | z)."""

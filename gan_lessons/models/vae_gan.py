@@ -32,7 +32,7 @@ from gan_lessons.losses import (
     feature_reconstruction,
     kl_to_standard_normal,
 )
-from gan_lessons.models.base import SubNetworkConfig, matching_code_size, predict_in_batches
+from gan_lessons.models.base import SubNetworkConfig, encode_in_batches, matching_code_size, predict_in_batches
 
 ops = keras.ops
 OPTIMIZERS = ("encoder_optimizer", "decoder_optimizer", "discriminator_optimizer")
@@ -168,9 +168,7 @@ class VAEGAN(SubNetworkConfig, keras.Model):
 
     def encode(self, images, batch_size: int = 256) -> np.ndarray:
         """The posterior mean μ of q(z | x) for each image in [−1, 1]."""
-        images = np.asarray(images, dtype=np.float32)
-        parts = [self.encoder(images[i : i + batch_size], training=False)[0] for i in range(0, len(images), batch_size)]
-        return np.concatenate([ops.convert_to_numpy(p) for p in parts])
+        return encode_in_batches(self.encoder, images, batch_size)[0]
 
     def decode(self, codes, batch_size: int = 256) -> np.ndarray:
         """Images in [−1, 1] for the given codes (the name SampleGrid looks for)."""

@@ -1,0 +1,88 @@
+"""Sequence data and the metrics that judge generated sequences."""
+
+import numpy as np
+import pytest
+
+from gan_lessons import data, evaluation
+
+
+def test_sine_waves_follow_the_rcgan_recipe():
+    sines = data.sine_waves(500, seed=1)
+    assert sines.x.shape == (500, 30, 1) and sines.x.dtype == np.float32
+    assert 1 <= sines.frequency.min() and sines.frequency.max() <= 5
+    assert 0.1 <= sines.amplitude.min() and sines.amplitude.max() <= 0.9
+    t = np.arange(30)
+    i = 7
+    expected = sines.amplitude[i] * np.sin(2 * np.pi * sines.frequency[i] * t / 30 + sines.phase[i])
+    np.testing.assert_allclose(sines.x[i, :, 0], expected, atol=1e-6)
+    np.testing.assert_array_equal(data.sine_waves(5, seed=1).x, sines.x[:5])
+    assert not np.array_equal(data.sine_waves(5, seed=2).x, sines.x[:5])
+    with pytest.raises(ValueError, match="n >= 1"):
+        data.sine_waves(0)
+
+
+def test_digit_rows_read_images_top_to_bottom():
+    images = np.zeros((2, 28, 28), dtype=np.uint8)
+    images[1, 3, :] = 255
+    rows = data.digit_rows(images)
+    assert rows.shape == (2, 28, 28) and rows.dtype == np.float32
+    assert rows[1, 3].min() == 1.0 and rows[1].sum() == 28
+
+
+def test_sine_fit_recovers_known_sines():
+    sines = data.sine_waves(200, seed=3)
+    frequency, amplitude = evaluation.sine_fit(sines.x)
+    np.testing.assert_allclose(frequency, sines.frequency, atol=0.011)
+    np.testing.assert_allclose(amplitude, sines.amplitude, atol=0.02)
+
+
+def test_mmd_is_near_zero_within_a_distribution_and_large_between():
+    a, b = data.sine_waves(300, seed=4).x, data.sine_waves(300, seed=5).x
+    bandwidth = evaluation.median_bandwidth(a, b)
+    same = evaluation.mmd_squared(a, b, bandwidth=bandwidth)
+    shifted = evaluation.mmd_squared(a, b + 0.5, bandwidth=bandwidth)
+    assert abs(same) < 0.005 and shifted > 20 * max(abs(same), 1e-4)
+
+
+def test_mmd_matches_a_hand_computation_with_one_kernel():
+    x = np.array([[0.0], [1.0]])
+    y = np.array([[0.0], [3.0]])
+    k = lambda a, b: np.exp(-((a - b) ** 2) / 2)  # noqa: E731  (σ = 1, one scale)
+    expected = 2 * k(0, 1) / 2 + 2 * k(0, 3) / 2 - 2 * (k(0, 0) + k(0, 3) + k(1, 0) + k(1, 3)) / 4
+    assert evaluation.mmd_squared(x, y, scales=(1.0,), bandwidth=1.0) == pytest.approx(expected)
+
+
+def test_discriminative_score_tells_noise_from_sines_but_not_sines_from_sines():
+    real, other = data.sine_waves(400, seed=6).x, data.sine_waves(400, seed=7).x
+    noise = np.random.default_rng(0).normal(0, real.std(), real.shape).astype(np.float32)
+    assert evaluation.discriminative_score(real, noise, epochs=5) > 0.4
+    assert evaluation.discriminative_score(real, other, epochs=5) < 0.1
+
+
+def tiny_lstm_gan(per_step):
+    from gan_lessons import config, networks
+    from gan_lessons.config import keras
+    from gan_lessons.models import GAN
+
+    config.seed_everything(0)
+    model = GAN(networks.lstm_generator(noise_dim=2, steps=6, units=4),
+                networks.lstm_discriminator(steps=6, units=4, per_step=per_step), seed=0)
+    model.compile(d_optimizer=keras.optimizers.Adam(1e-2), g_optimizer=keras.optimizers.Adam(1e-2))
+    return model
+
+
+@pytest.mark.parametrize("per_step", [False, True])
+def test_the_gan_plays_recurrent_players_with_per_step_noise(per_step, tmp_path):
+    from gan_lessons.config import keras
+
+    model = tiny_lstm_gan(per_step)
+    assert model.noise_shape == (6, 2)
+    first, second = model._noise(3).numpy(), model._noise(3).numpy()
+    assert first.shape == (3, 6, 2) and not np.allclose(first, second)
+    real = data.sine_waves(32, length=6, seed=0).x
+    logs = model.fit(real, epochs=2, batch_size=16, verbose=0).history
+    assert np.isfinite(logs["d_loss"]).all()
+    samples = model.generate(5, seed=1)
+    assert samples.shape == (5, 6, 1) and np.abs(samples).max() <= 1
+    model.save(tmp_path / "lstm_gan.keras")
+    np.testing.assert_array_equal(keras.saving.load_model(tmp_path / "lstm_gan.keras").generate(5, seed=1), samples)
