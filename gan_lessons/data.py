@@ -297,8 +297,9 @@ def sine_waves(n: int, *, length: int = SINE_LENGTH, seed: int = 0) -> SineWaves
     with f ~ U[1, 5], A ~ U[0.1, 0.9], φ ~ U[−π, π]; generated, so any count and no download."""
     if n < 1 or length < 2:
         raise ValueError(f"need n >= 1 and length >= 2, got n={n}, length={length}")
-    rng = np.random.default_rng(seed)
-    frequency, amplitude, phase = rng.uniform(1, 5, n), rng.uniform(0.1, 0.9, n), rng.uniform(-np.pi, np.pi, n)
+    # One row of three uniforms per sequence, so the first k sequences do not depend on n.
+    low, high = np.array([1.0, 0.1, -np.pi]), np.array([5.0, 0.9, np.pi])
+    frequency, amplitude, phase = (low + (high - low) * np.random.default_rng(seed).uniform(size=(n, 3))).T
     t = np.arange(length)
     x = amplitude[:, None] * np.sin(2 * np.pi * frequency[:, None] * t / length + phase[:, None])
     return SineWaves(x[..., None].astype(np.float32), frequency, amplitude, phase)
