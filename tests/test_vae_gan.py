@@ -106,6 +106,8 @@ def test_round_trip_keeps_weights_options_and_all_three_optimizers(digits, tmp_p
 def test_bad_input_and_options_get_clear_errors(digits):
     with pytest.raises(Exception, match=r"\[-1, 1\]"):
         tiny_vae_gan().fit(digits * 255, epochs=1, verbose=0)
+    with pytest.raises(Exception, match=r"\[-1, 1\]"):
+        tiny_vae_gan().evaluate(digits * 255, verbose=0)
     with pytest.raises(ValueError, match="no layer 'conv9'"):
         tiny_vae_gan(feature_layer="conv9")
     with pytest.raises(ValueError, match="gamma"):

@@ -1,11 +1,11 @@
 """What every model of the course shares: serialization of the sub-networks it is built from,
-the code-size check, and batched eager inference."""
+the code-size check, the input check, and batched eager inference."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from gan_lessons.config import keras
+from gan_lessons.config import keras, tf
 
 ops = keras.ops
 
@@ -52,3 +52,15 @@ def predict_in_batches(network: keras.Model, inputs, batch_size: int = 256) -> n
         for start in range(0, len(inputs), batch_size)
     ]
     return np.concatenate(outputs)
+
+
+def checked_inputs(data, model_name: str, low: float, high: float, hint: str = ""):
+    """The inputs of a batch, after two checks that fail loudly: the model takes no sample weights,
+    and every value lies in [low, high] (the range its decoder's output activation produces)."""
+    x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    if sample_weight is not None:
+        raise ValueError(f"{model_name} does not support sample weights")
+    message = f"{model_name} inputs must lie in [{low:g}, {high:g}]{hint}"
+    tf.debugging.assert_greater_equal(ops.min(x), ops.cast(low, x.dtype), message=message)
+    tf.debugging.assert_less_equal(ops.max(x), ops.cast(high, x.dtype), message=message)
+    return x
