@@ -133,9 +133,15 @@ def mlp_discriminator(
     return keras.Model(inputs, layers.Dense(1, name="logit")(x), name=name)
 
 
-def dcgan_generator(latent_dim: int = 100, width: int = 128, *, name: str = "generator") -> keras.Model:
+def dcgan_generator(
+    latent_dim: int = 100, width: int = 128, *, extra_convolutions: int = 0, name: str = "generator"
+) -> keras.Model:
     """DCGAN-style generator (Radford et al. 2016): a 7×7 map, two strided transposed
-    convolutions with batch norm and LeakyReLU, tanh output in [−1, 1]."""
+    convolutions with batch norm and LeakyReLU, tanh output in [−1, 1].
+
+    ``extra_convolutions`` adds 3×3 convolutions (same BN/LeakyReLU) at 14×14, before the last
+    upsampling: more capacity where the strokes are shaped, for about 25 % more time per step.
+    """
     inputs = keras.Input((latent_dim,), name="noise")
     x = layers.Dense(7 * 7 * width, use_bias=False)(inputs)
     x = layers.BatchNormalization()(x)
@@ -144,6 +150,10 @@ def dcgan_generator(latent_dim: int = 100, width: int = 128, *, name: str = "gen
     x = layers.Conv2DTranspose(width // 2, 4, strides=2, padding="same", use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.LeakyReLU(negative_slope=0.2)(x)
+    for _ in range(extra_convolutions):
+        x = layers.Conv2D(width // 2, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU(negative_slope=0.2)(x)
     outputs = layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh", name="pixels")(x)
     return keras.Model(inputs, outputs, name=name)
 

@@ -106,6 +106,8 @@ def test_round_trip_keeps_weights_options_and_all_three_optimizers(digits, tmp_p
 def test_bad_input_and_options_get_clear_errors(digits):
     with pytest.raises(Exception, match=r"\[-1, 1\]"):
         tiny_vae_gan().fit(digits * 255, epochs=1, verbose=0)
+    with pytest.raises(Exception, match=r"\[-1, 1\]"):
+        tiny_vae_gan().evaluate(digits * 255, verbose=0)
     with pytest.raises(ValueError, match="no layer 'conv9'"):
         tiny_vae_gan(feature_layer="conv9")
     with pytest.raises(ValueError, match="gamma"):
@@ -114,3 +116,17 @@ def test_bad_input_and_options_get_clear_errors(digits):
                        networks.dcgan_discriminator(width=4))
     with pytest.raises(Exception, match="compile"):
         untrained.fit(digits, epochs=1, verbose=0)
+
+
+def test_the_networks_fit_together():
+    encoder = networks.conv_gaussian_encoder(3, filters=(4, 8), hidden=8)
+    generator = networks.dcgan_generator(3, width=8, extra_convolutions=1)
+    discriminator = networks.dcgan_discriminator(width=4)
+    images = np.zeros((2, 28, 28, 1), dtype="float32")
+    z_mean, z_log_var = encoder(images)
+    assert z_mean.shape == z_log_var.shape == (2, 3)
+    decoded = keras.ops.convert_to_numpy(generator(z_mean))
+    assert decoded.shape == (2, 28, 28, 1) and np.abs(decoded).max() <= 1.0
+    assert len(generator.layers) == len(networks.dcgan_generator(3, width=8).layers) + 3
+    assert discriminator.get_layer("features_1").output.shape[1:] == (14, 14, 4)
+    assert discriminator.get_layer("features_2").output.shape[1:] == (7, 7, 8)

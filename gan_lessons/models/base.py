@@ -1,11 +1,11 @@
 """What every model of the course shares: serialization of the sub-networks it is built from,
-the code-size check, and batched eager inference."""
+the code-size check, the input check, and batched eager inference."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from gan_lessons.config import keras
+from gan_lessons.config import keras, tf
 
 ops = keras.ops
 
@@ -59,3 +59,16 @@ def encode_in_batches(encoder: keras.Model, inputs, batch_size: int = 256) -> tu
     inputs = np.asarray(inputs, dtype=np.float32)
     parts = [encoder(inputs[start : start + batch_size], training=False) for start in range(0, len(inputs), batch_size)]
     return tuple(np.concatenate([ops.convert_to_numpy(part[j]) for part in parts]) for j in range(2))
+
+
+def checked_inputs(data, model_name: str, low: float | None, high: float | None, hint: str = ""):
+    """The inputs of a batch, after checks that fail loudly: the model takes no sample weights,
+    and (unless ``low`` is None) every value lies in [low, high], the range its output can take."""
+    x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    if sample_weight is not None:
+        raise ValueError(f"{model_name} does not support sample weights")
+    if low is not None:
+        message = f"{model_name} inputs must lie in [{low:g}, {high:g}]{hint}"
+        tf.debugging.assert_greater_equal(ops.min(x), ops.cast(low, x.dtype), message=message)
+        tf.debugging.assert_less_equal(ops.max(x), ops.cast(high, x.dtype), message=message)
+    return x

@@ -19,7 +19,7 @@ import numpy as np
 from gan_lessons.config import keras, tf
 from gan_lessons.layers import Sampling
 from gan_lessons.losses import bernoulli_log_likelihood, gaussian_log_density, kl_to_standard_normal
-from gan_lessons.models.base import SubNetworkConfig, encode_in_batches
+from gan_lessons.models.base import SubNetworkConfig, checked_inputs, encode_in_batches
 
 ops = keras.ops
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -67,16 +67,11 @@ class RecurrentVAE(SubNetworkConfig, keras.Model):
         return list(self.trackers.values())
 
     def _check(self, data):
-        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if sample_weight is not None:
-            raise ValueError("RecurrentVAE does not support sample weights")
+        bernoulli = self.likelihood == "bernoulli"
+        x = checked_inputs(data, "RecurrentVAE", *((0.0, 1.0) if bernoulli else (None, None)))
         expected = (self.decoder.steps, self.decoder.features)
         if tuple(x.shape[1:]) != expected:
             raise ValueError(f"expected sequences of shape (batch, {expected[0]}, {expected[1]}), got {tuple(x.shape)}")
-        if self.likelihood == "bernoulli":
-            message = "Bernoulli sequences must lie in [0, 1]"
-            tf.debugging.assert_greater_equal(ops.min(x), ops.cast(0.0, x.dtype), message=message)
-            tf.debugging.assert_less_equal(ops.max(x), ops.cast(1.0, x.dtype), message=message)
         return x
 
     def log_likelihood(self, x, outputs):

@@ -16,7 +16,13 @@ import numpy as np
 from gan_lessons.config import keras, tf
 from gan_lessons.layers import Sampling
 from gan_lessons.losses import bernoulli_log_likelihood, gaussian_log_density, kl_to_standard_normal
-from gan_lessons.models.base import SubNetworkConfig, encode_in_batches, matching_code_size, predict_in_batches
+from gan_lessons.models.base import (
+    SubNetworkConfig,
+    checked_inputs,
+    encode_in_batches,
+    matching_code_size,
+    predict_in_batches,
+)
 
 ops = keras.ops
 
@@ -58,12 +64,7 @@ class VAE(SubNetworkConfig, keras.Model):
         return self.decoder(self.sampling(z_mean, z_log_var), training=training)
 
     def _check(self, data):
-        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if sample_weight is not None:
-            raise ValueError("VAE does not support sample weights")
-        tf.debugging.assert_greater_equal(ops.min(x), ops.cast(0.0, x.dtype), message="VAE inputs must lie in [0, 1]")
-        tf.debugging.assert_less_equal(ops.max(x), ops.cast(1.0, x.dtype), message="VAE inputs must lie in [0, 1]")
-        return x
+        return checked_inputs(data, "VAE", 0.0, 1.0)
 
     def compute_terms(self, x, training: bool = False):
         """Per-example (reconstruction, KL) in nats, from one reparameterized sample."""

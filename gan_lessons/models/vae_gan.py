@@ -32,7 +32,13 @@ from gan_lessons.losses import (
     feature_reconstruction,
     kl_to_standard_normal,
 )
-from gan_lessons.models.base import SubNetworkConfig, encode_in_batches, matching_code_size, predict_in_batches
+from gan_lessons.models.base import (
+    SubNetworkConfig,
+    checked_inputs,
+    encode_in_batches,
+    matching_code_size,
+    predict_in_batches,
+)
 
 ops = keras.ops
 OPTIMIZERS = ("encoder_optimizer", "decoder_optimizer", "discriminator_optimizer")
@@ -101,13 +107,7 @@ class VAEGAN(SubNetworkConfig, keras.Model):
         return self.decoder(self.sampling(z_mean, z_log_var), training=training)
 
     def _check(self, data):
-        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if sample_weight is not None:
-            raise ValueError("VAEGAN does not support sample weights")
-        message = "VAEGAN inputs must lie in [-1, 1] (data.scale_pixels(x, 'signed'))"
-        tf.debugging.assert_greater_equal(ops.min(x), ops.cast(-1.0, x.dtype), message=message)
-        tf.debugging.assert_less_equal(ops.max(x), ops.cast(1.0, x.dtype), message=message)
-        return x
+        return checked_inputs(data, "VAEGAN", -1.0, 1.0, " (data.scale_pixels(x, 'signed'))")
 
     def compute_losses(self, x, training: bool = False) -> dict:
         """Every term of one step, batch means: the three networks' losses and their parts."""
@@ -158,8 +158,7 @@ class VAEGAN(SubNetworkConfig, keras.Model):
         return self._update(terms)
 
     def test_step(self, data):
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        return self._update(self.compute_losses(x))
+        return self._update(self.compute_losses(self._check(data)))
 
     def _update(self, terms: dict) -> dict:
         for name, tracker in self.trackers.items():
