@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 
 from gan_lessons.config import keras
-from gan_lessons.data import DATA_DIR, check_images
+from gan_lessons.data import DATA_DIR, SineWaves, check_images
 from gan_lessons.models.base import predict_in_batches
 
 layers = keras.layers
@@ -324,6 +324,32 @@ def sine_fit(sequences: np.ndarray, frequencies: np.ndarray | None = None) -> tu
         best_error[better], best_f[better] = error[better], f
         best_a[better] = np.hypot(*coefficients[:, better])
     return best_f, best_a
+
+
+def sine_metrics(generated: np.ndarray, reference: SineWaves, *, seed: int = 0) -> dict:
+    """How sine-like a set of generated sequences is, against held-out real sines (``reference``):
+
+    ``in_range`` — share whose fitted f lies in [1, 5] and A in [0.1, 0.9] (the data's ranges);
+    ``frequency_spread``/``amplitude_spread`` — std of the fitted values over the real std (1 = as
+    varied as the data, near 0 = collapsed); ``mmd2`` and its calibration ``mmd2_noise`` (Gaussian
+    noise of the reference's scale, same kernel bandwidth), and their ``mmd_ratio``.
+    """
+    generated = np.asarray(generated, np.float64)
+    if generated.shape[1:] != reference.x.shape[1:]:
+        raise ValueError(f"generated sequences have shape {generated.shape[1:]}, the reference {reference.x.shape[1:]}")
+    frequency, amplitude = sine_fit(generated)
+    half = len(reference.x) // 2
+    bandwidth = median_bandwidth(reference.x[:half], reference.x[half:])
+    noise = np.random.default_rng(seed).normal(0.0, reference.x.std(), reference.x.shape)
+    mmd2, mmd2_noise = (mmd_squared(reference.x, y, bandwidth=bandwidth) for y in (generated, noise))
+    return {
+        "in_range": float(np.mean((frequency >= 1) & (frequency <= 5) & (amplitude >= 0.1) & (amplitude <= 0.9))),
+        "frequency_spread": float(frequency.std() / reference.frequency.std()),
+        "amplitude_spread": float(amplitude.std() / reference.amplitude.std()),
+        "mmd2": mmd2,
+        "mmd2_noise": mmd2_noise,
+        "mmd_ratio": mmd2 / mmd2_noise,
+    }
 
 
 def discriminative_score(real: np.ndarray, generated: np.ndarray, *, seed: int = 0, units: int = 16,

@@ -1,4 +1,4 @@
-"""Figures the lessons share: image grids, rows to compare, training curves, latent scatters.
+"""Figures the lessons share: image grids, rows to compare, sequences, training curves, latent scatters.
 
 Every function returns the matplotlib ``Figure`` it drew, titled and labelled, sized to stay a
 small PNG when stored in a notebook.
@@ -68,6 +68,28 @@ def show_rows(
                 spine.set_visible(False)
             if j < len(pictures):
                 ax.imshow(pictures[j], cmap="gray", vmin=0, vmax=1)
+        ax_row[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def show_sequences(
+    rows: Mapping[str, np.ndarray], *, title: str, ncols: int = 6, ylim: tuple[float, float] = (-1.05, 1.05)
+) -> plt.Figure:
+    """One row of small line plots per named batch of 1-feature sequences (N, steps, 1); same
+    column = same example, so reconstructions sit under their originals."""
+    batches = {name: np.asarray(values).reshape(len(values), -1) for name, values in rows.items()}
+    fig, axes = plt.subplots(
+        len(batches), ncols, figsize=(1.5 * ncols + 1.0, 1.1 * len(batches) + 0.5), sharex=True, sharey=True,
+        squeeze=False,
+    )
+    for ax_row, (name, sequences) in zip(axes, batches.items()):
+        for ax, sequence in zip(ax_row, sequences):
+            ax.plot(sequence, lw=1.2)
+            ax.axhline(0, color="lightgrey", lw=0.6, zorder=0)
+        for ax in ax_row:
+            ax.set(ylim=ylim, xticks=[], yticks=[])
         ax_row[0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(pad=0.3)

@@ -26,6 +26,13 @@ def test_show_rows_and_value_ranges():
         plotting.show_images(np.zeros((2, 28, 28, 3)), title="colour")
 
 
+def test_show_sequences_draws_one_row_per_batch():
+    fig = plotting.show_sequences({"a": np.zeros((6, 30, 1)), "b": np.ones((4, 30, 1))}, title="t", ncols=5)
+    assert len(fig.axes) == 10 and fig.axes[0].get_ylabel() == "a" and fig.axes[5].get_ylabel() == "b"
+    assert len(fig.axes[0].lines) == 2 and len(fig.axes[9].lines) == 0  # a curve and the zero line; empty cell
+    matplotlib.pyplot.close(fig)
+
+
 def test_history_and_latent_plots_check_their_input():
     fig = plotting.plot_history({"loss": [3, 2, 1], "val_loss": [3, 2.5, 2]}, title="curves")
     assert len(fig.axes[0].lines) == 2

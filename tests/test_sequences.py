@@ -52,6 +52,20 @@ def test_mmd_matches_a_hand_computation_with_one_kernel():
     assert evaluation.mmd_squared(x, y, scales=(1.0,), bandwidth=1.0) == pytest.approx(expected)
 
 
+def test_sine_metrics_praise_real_sines_and_catch_a_collapsed_set():
+    reference, other = data.sine_waves(400, seed=8), data.sine_waves(400, seed=9)
+    real = evaluation.sine_metrics(other.x, reference)
+    assert real["in_range"] >= 0.98  # fits of sines at the edges (f ≈ 1, A ≈ 0.1) may land just outside
+    assert 0.85 < real["frequency_spread"] < 1.15 and 0.85 < real["amplitude_spread"] < 1.15
+    assert real["mmd_ratio"] < 0.05 and real["mmd2_noise"] > 0
+    collapsed = evaluation.sine_metrics(np.repeat(other.x[:1], 400, axis=0), reference)
+    assert collapsed["in_range"] in (0.0, 1.0)  # every sample is the same sine
+    assert collapsed["frequency_spread"] == 0 and collapsed["amplitude_spread"] == 0
+    assert collapsed["mmd_ratio"] > 0.5
+    with pytest.raises(ValueError, match="shape"):
+        evaluation.sine_metrics(other.x[:, :20], reference)
+
+
 def test_discriminative_score_tells_noise_from_sines_but_not_sines_from_sines():
     real, other = data.sine_waves(400, seed=6).x, data.sine_waves(400, seed=7).x
     noise = np.random.default_rng(0).normal(0, real.std(), real.shape).astype(np.float32)
@@ -59,30 +73,57 @@ def test_discriminative_score_tells_noise_from_sines_but_not_sines_from_sines():
     assert evaluation.discriminative_score(real, other) < 0.1
 
 
-def tiny_lstm_gan(per_step):
-    from gan_lessons import config, networks
+def tiny_lstm_gan(per_step=False, rates=(1e-2, 1e-2), **options):
+    from gan_lessons import config
     from gan_lessons.config import keras
-    from gan_lessons.models import GAN
+    from gan_lessons.models import LSTMGAN
 
     config.seed_everything(0)
-    model = GAN(networks.lstm_generator(noise_dim=2, steps=6, units=4),
-                networks.lstm_discriminator(steps=6, units=4, per_step=per_step), seed=0)
-    model.compile(d_optimizer=keras.optimizers.Adam(1e-2), g_optimizer=keras.optimizers.Adam(1e-2))
+    model = LSTMGAN.from_sizes(6, noise_dim=2, units=4, per_step=per_step, seed=0, **options)
+    model.compile(d_optimizer=keras.optimizers.SGD(rates[0]), g_optimizer=keras.optimizers.SGD(rates[1]))
     return model
 
 
 @pytest.mark.parametrize("per_step", [False, True])
-def test_the_gan_plays_recurrent_players_with_per_step_noise(per_step, tmp_path):
+def test_the_lstm_gan_plays_recurrent_players_with_per_step_noise(per_step, tmp_path):
     from gan_lessons.config import keras
 
     model = tiny_lstm_gan(per_step)
     assert model.noise_shape == (6, 2)
     first, second = model._noise(3).numpy(), model._noise(3).numpy()
     assert first.shape == (3, 6, 2) and not np.allclose(first, second)
+    assert not np.allclose(first[:, 0], first[:, 1])  # fresh noise at every step, not one vector repeated
     real = data.sine_waves(32, length=6, seed=0).x
     logs = model.fit(real, epochs=2, batch_size=16, verbose=0).history
     assert np.isfinite(logs["d_loss"]).all()
     samples = model.generate(5, seed=1)
     assert samples.shape == (5, 6, 1) and np.abs(samples).max() <= 1
     model.save(tmp_path / "lstm_gan.keras")
-    np.testing.assert_array_equal(keras.saving.load_model(tmp_path / "lstm_gan.keras").generate(5, seed=1), samples)
+    restored = keras.saving.load_model(tmp_path / "lstm_gan.keras")
+    assert type(restored).__name__ == "LSTMGAN" and restored.steps == 6
+    np.testing.assert_array_equal(restored.generate(5, seed=1), samples)
+
+
+@pytest.mark.parametrize("moving", ["discriminator", "generator"])
+def test_each_lstm_gan_step_moves_only_its_own_player(moving):
+    model = tiny_lstm_gan(rates=(0.5, 0.0) if moving == "discriminator" else (0.0, 0.5))
+    before = {name: getattr(model, name).get_weights() for name in ("generator", "discriminator")}
+    model.train_on_batch(data.sine_waves(16, length=6, seed=0).x)
+    for name, weights in before.items():
+        changed = any(not np.allclose(a, b) for a, b in zip(weights, getattr(model, name).get_weights()))
+        assert changed == (name == moving)
+
+
+def test_the_lstm_gan_refuses_mismatched_players_and_bad_sequences():
+    from gan_lessons import networks
+    from gan_lessons.models import LSTMGAN
+
+    with pytest.raises(ValueError, match="per-step noise"):
+        LSTMGAN(networks.mlp_generator(2, output_dim=6), networks.lstm_discriminator(6, 1, 4))
+    with pytest.raises(ValueError, match="reads sequences of shape"):
+        LSTMGAN(networks.lstm_generator(2, 6, 4), networks.lstm_discriminator(8, 1, 4))
+    model = tiny_lstm_gan()
+    with pytest.raises(ValueError, match=r"shape \(batch, 6, 1\)"):
+        model.train_on_batch(np.zeros((4, 5, 1), np.float32))
+    with pytest.raises(Exception, match=r"\[-1, 1\]"):
+        model.train_on_batch(np.full((4, 6, 1), 3.0, np.float32))
