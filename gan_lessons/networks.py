@@ -211,8 +211,13 @@ class RecurrentDecoder(keras.Model):
     trained (teacher forcing, :meth:`call`), its own prediction when generating (free running,
     :meth:`generate`). ``condition`` says where z enters: ``"state"`` (the initial state only —
     the decoder can learn to ignore it), ``"input"`` (concatenated to every step's input) or
-    ``"both"``. Outputs are linear (logits or values); ``feedback`` maps them to the next input.
+    ``"both"``. Outputs are linear (logits or values); ``feedback`` maps them to the next input:
+    ``"binary"`` (logits → 0/1 at p > ½, like binarized training data), ``"sigmoid"`` (logits →
+    probabilities), ``"identity"``, or ``"none"`` — the decoder never sees previous values, in
+    training or generation, and has to write the sequence from z alone.
     """
+
+    FEEDBACKS = ("binary", "sigmoid", "identity", "none")
 
     CONDITIONS = ("state", "input", "both")
 
@@ -221,8 +226,10 @@ class RecurrentDecoder(keras.Model):
         super().__init__(**kwargs)
         if condition not in self.CONDITIONS:
             raise ValueError(f"condition must be one of {self.CONDITIONS}, got {condition!r}")
-        if feedback not in ("sigmoid", "identity"):
-            raise ValueError(f"feedback must be 'sigmoid' (Bernoulli logits) or 'identity', got {feedback!r}")
+        if feedback not in self.FEEDBACKS:
+            raise ValueError(f"feedback must be one of {self.FEEDBACKS}, got {feedback!r}")
+        if feedback == "none" and condition == "state":
+            raise ValueError("without feedback the decoder needs z as an input at every step ('input' or 'both')")
         self.latent_dim, self.steps, self.features, self.units = latent_dim, steps, features, units
         self.condition, self.feedback = condition, feedback
         self.cell = layers.LSTMCell(units, name="cell")
@@ -253,6 +260,8 @@ class RecurrentDecoder(keras.Model):
         """Teacher forcing: ``inputs = [z, previous]`` with ``previous`` the sequence shifted right
         by one step. Returns the outputs for every step, (batch, steps, features)."""
         z, previous = inputs
+        if self.feedback == "none":
+            previous = ops.zeros_like(previous)
         if self.condition != "state":
             previous = ops.concatenate([previous, ops.repeat(z[:, None, :], ops.shape(previous)[1], axis=1)], axis=-1)
         return self.to_output(self.rnn(previous, initial_state=self._initial_state(z), training=training))
@@ -268,8 +277,18 @@ class RecurrentDecoder(keras.Model):
             hidden, state = self.cell(step_input, state)
             output = self.to_output(hidden)
             outputs.append(output)
-            value = ops.sigmoid(output) if self.feedback == "sigmoid" else output
+            value = self._feed_back(output, value)
         return ops.stack(outputs, axis=1)
+
+    def _feed_back(self, output, previous_value):
+        """The next step's input in free running, from this step's output."""
+        if self.feedback == "none":
+            return previous_value
+        if self.feedback == "identity":
+            return output
+        if self.feedback == "sigmoid":
+            return ops.sigmoid(output)
+        return ops.cast(output > 0, output.dtype)  # p > ½
 
     def get_config(self) -> dict:
         return {**super().get_config(), "latent_dim": self.latent_dim, "steps": self.steps, "features": self.features,

@@ -43,6 +43,34 @@ def test_free_running_equals_teacher_forcing_on_its_own_outputs():
     np.testing.assert_allclose(forced, free, atol=1e-5)
 
 
+def test_a_decoder_without_feedback_writes_from_z_alone(rows):
+    config.seed_everything(0)
+    decoder = networks.RecurrentDecoder(3, steps=6, features=4, units=8, condition="both", feedback="none")
+    z = np.random.default_rng(1).normal(size=(2, 3)).astype("float32")
+    forced = keras.ops.convert_to_numpy(decoder([z, RecurrentVAE.shift_right(rows[:2])]))
+    ignored = keras.ops.convert_to_numpy(decoder([z, np.zeros_like(rows[:2])]))
+    np.testing.assert_array_equal(forced, ignored)  # the teacher's values are never read
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(decoder.generate(z)), forced, atol=1e-5)
+    with pytest.raises(ValueError, match="every step"):
+        networks.RecurrentDecoder(3, steps=6, features=4, condition="state", feedback="none")
+
+
+def test_input_dropout_hides_whole_steps_in_training_only(rows):
+    shifted = keras.ops.convert_to_numpy(RecurrentVAE.shift_right(rows))
+    assert np.array_equal(keras.ops.convert_to_numpy(tiny_rvae().teacher_inputs(rows, training=True)), shifted)
+    model = tiny_rvae(input_dropout=0.5)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.teacher_inputs(rows, training=False)), shifted)
+    dropped = keras.ops.convert_to_numpy(model.teacher_inputs(rows, training=True))
+    hidden = (dropped == 0).all(axis=-1) & (shifted != 0).any(axis=-1)
+    kept = (dropped == shifted).all(axis=-1)
+    assert (hidden | kept).all()  # a step is either hidden entirely or passed on unchanged
+    assert 0.3 < hidden[:, 1:].mean() < 0.7
+    again = keras.ops.convert_to_numpy(model.teacher_inputs(rows, training=True))
+    assert not np.array_equal(dropped, again)  # a fresh mask per call
+    everything = keras.ops.convert_to_numpy(tiny_rvae(input_dropout=1.0).teacher_inputs(rows, training=True))
+    assert not everything.any()
+
+
 def test_trackers_free_bits_and_kl_weight(rows):
     plain = tiny_rvae(kl_weight=0.5)
     logs = plain.evaluate(rows, verbose=0, return_dict=True, batch_size=32)
@@ -69,11 +97,11 @@ def test_gaussian_likelihood_matches_numpy():
 
 
 def test_round_trip_and_bad_input(rows, tmp_path):
-    model = tiny_rvae(condition="state", free_bits=0.1)
+    model = tiny_rvae(condition="state", free_bits=0.1, input_dropout=0.25)
     model.fit(rows, epochs=1, batch_size=16, verbose=0)
     model.save(tmp_path / "rvae.keras")
     restored = keras.saving.load_model(tmp_path / "rvae.keras")
-    assert (restored.free_bits, restored.decoder.condition) == (0.1, "state")
+    assert (restored.free_bits, restored.input_dropout, restored.decoder.condition) == (0.1, 0.25, "state")
     np.testing.assert_allclose(restored.sample(3, seed=2), model.sample(3, seed=2), atol=1e-6)
     with pytest.raises(ValueError, match="shape"):
         model.fit(rows[:, :5], epochs=1, verbose=0)

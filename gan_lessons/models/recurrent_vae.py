@@ -8,8 +8,9 @@ with teacher forcing (the decoder sees the true x_{<t}) in training and free run
 predictions) when generating. Against posterior collapse — a strong autoregressive decoder that
 ignores z, KL → 0 — two standard cures: a KL weight annealed from 0 to 1
 (:class:`KLAnnealing`, Bowman et al.) and free bits (Kingma et al. 2016), which stop charging
-for the first λ nats of each latent dimension's batch-averaged KL. The optimised loss is then not
-a bound; the trackers always report the true KL and −ELBO.
+for the first λ nats of each latent dimension's batch-averaged KL. A third weakens the decoder
+instead: ``input_dropout`` hides some teacher-forced inputs. With annealing or free bits the
+optimised loss is not a bound; the trackers always report the true KL and −ELBO.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class RecurrentVAE(SubNetworkConfig, keras.Model):
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, *, likelihood: str = "bernoulli",
                  observation_std: float = 0.1, kl_weight: float = 1.0, free_bits: float = 0.0,
-                 seed: int | None = None, **kwargs):
+                 input_dropout: float = 0.0, seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
         if len(encoder.outputs) != 2:
             raise ValueError("the encoder must output [z_mean, z_log_var] (see networks.lstm_gaussian_encoder)")
@@ -46,6 +47,8 @@ class RecurrentVAE(SubNetworkConfig, keras.Model):
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
         if observation_std <= 0 or kl_weight < 0 or free_bits < 0:
             raise ValueError("observation_std must be > 0, kl_weight and free_bits >= 0")
+        if not 0.0 <= input_dropout <= 1.0:
+            raise ValueError(f"input_dropout must be in [0, 1], got {input_dropout}")
         self.latent_dim = int(encoder.outputs[0].shape[-1])
         if self.latent_dim != decoder.latent_dim:
             raise ValueError(f"the encoder emits codes of size {self.latent_dim} but the decoder expects "
@@ -55,7 +58,9 @@ class RecurrentVAE(SubNetworkConfig, keras.Model):
         self.likelihood = likelihood
         self.observation_std = float(observation_std)
         self.free_bits = float(free_bits)
+        self.input_dropout = float(input_dropout)
         self.seed = seed
+        self.dropout_seed_generator = keras.random.SeedGenerator(None if seed is None else seed + 1)
         self.kl_weight = keras.Variable(float(kl_weight), trainable=False, name="kl_weight")
         self.sampling = Sampling(seed, name="sampling")
         self.trackers = {name: keras.metrics.Mean(name=name)
@@ -87,10 +92,20 @@ class RecurrentVAE(SubNetworkConfig, keras.Model):
         """x_{<t} for every t: the sequence delayed by one step, zeros first (teacher forcing)."""
         return ops.concatenate([ops.zeros_like(x[:, :1]), x[:, :-1]], axis=1)
 
+    def teacher_inputs(self, x, training: bool = False):
+        """The decoder's inputs under teacher forcing, x_{<t}; in training, each step's input is
+        replaced by zeros with probability ``input_dropout`` (Bowman et al.'s word dropout), so
+        that the decoder cannot always lean on the previous step and has to use z."""
+        previous = self.shift_right(x)
+        if not training or self.input_dropout == 0.0:
+            return previous
+        keep = keras.random.uniform((ops.shape(x)[0], ops.shape(x)[1], 1), seed=self.dropout_seed_generator)
+        return previous * ops.cast(keep >= self.input_dropout, previous.dtype)
+
     def compute_terms(self, x, training: bool = False):
         """Per-sequence reconstruction (nats), KL, and the per-dimension KL averaged over the batch."""
         z_mean, z_log_var = self.encoder(x, training=training)
-        outputs = self.decoder([self.sampling(z_mean, z_log_var), self.shift_right(x)], training=training)
+        outputs = self.decoder([self.sampling(z_mean, z_log_var), self.teacher_inputs(x, training)], training=training)
         kl_per_dimension = -0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
         return -self.log_likelihood(x, outputs), kl_to_standard_normal(z_mean, z_log_var), ops.mean(kl_per_dimension, 0)
 
@@ -139,7 +154,7 @@ class RecurrentVAE(SubNetworkConfig, keras.Model):
     def get_config(self) -> dict:
         return {**super().get_config(), **self.sub_network_config(), "likelihood": self.likelihood,
                 "observation_std": self.observation_std, "kl_weight": float(self.kl_weight.numpy()),
-                "free_bits": self.free_bits, "seed": self.seed}
+                "free_bits": self.free_bits, "input_dropout": self.input_dropout, "seed": self.seed}
 
 
 class KLAnnealing(keras.callbacks.Callback):
