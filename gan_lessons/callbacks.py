@@ -1,4 +1,4 @@
-"""Callbacks that draw inside the notebook while ``fit`` runs."""
+"""Callbacks: sample grids that draw inside the notebook while ``fit`` runs, and KL annealing."""
 
 from __future__ import annotations
 
@@ -84,3 +84,17 @@ class SampleGrid(keras.callbacks.Callback):
         else:
             self._display.update(fig)
         plt.close(fig)
+
+
+class KLAnnealing(keras.callbacks.Callback):
+    """Raise a ``RecurrentVAE``'s KL weight linearly from ``start`` to 1 over ``steps`` batches."""
+
+    def __init__(self, steps: int, start: float = 0.0):
+        super().__init__()
+        if steps < 1 or not 0.0 <= start <= 1.0:
+            raise ValueError("steps must be >= 1 and start in [0, 1]")
+        self.steps, self.start, self.seen = steps, start, 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.kl_weight.assign(min(1.0, self.start + (1.0 - self.start) * self.seen / self.steps))
+        self.seen += 1

@@ -212,17 +212,17 @@ class RecurrentDecoder(keras.Model):
     :meth:`generate`). ``condition`` says where z enters: ``"state"`` (the initial state only —
     the decoder can learn to ignore it), ``"input"`` (concatenated to every step's input) or
     ``"both"``. Outputs are linear (logits or values); ``feedback`` maps them to the next input:
-    ``"binary"`` (logits → 0/1 at p > ½, like binarized training data), ``"sigmoid"`` (logits →
-    probabilities), ``"identity"``, or ``"none"`` — the decoder never sees previous values, in
-    training or generation, and has to write the sequence from z alone.
+    ``"sample"`` (a Bernoulli draw from the logits: ancestral sampling, the inputs binarized
+    training data gives), ``"sigmoid"`` (the probabilities themselves), ``"identity"``, or
+    ``"none"`` — the decoder never sees previous values and has to write the sequence from z alone.
     """
 
-    FEEDBACKS = ("binary", "sigmoid", "identity", "none")
+    FEEDBACKS = ("sample", "sigmoid", "identity", "none")
 
     CONDITIONS = ("state", "input", "both")
 
     def __init__(self, latent_dim: int, steps: int, features: int, units: int = 128, *,
-                 condition: str = "both", feedback: str = "sigmoid", **kwargs):
+                 condition: str = "both", feedback: str = "sample", **kwargs):
         super().__init__(**kwargs)
         if condition not in self.CONDITIONS:
             raise ValueError(f"condition must be one of {self.CONDITIONS}, got {condition!r}")
@@ -266,9 +266,17 @@ class RecurrentDecoder(keras.Model):
             previous = ops.concatenate([previous, ops.repeat(z[:, None, :], ops.shape(previous)[1], axis=1)], axis=-1)
         return self.to_output(self.rnn(previous, initial_state=self._initial_state(z), training=training))
 
-    def generate(self, z):
-        """Free running: each step's output, mapped by ``feedback``, is the next step's input."""
+    def generate(self, z, *, feedback: str | None = None, temperature: float = 1.0, seed=None):
+        """Free running: each step's output, mapped by ``feedback`` (default: the decoder's own),
+        is the next step's input. ``"sample"`` draws from sigmoid(logit / ``temperature``) with
+        ``seed`` (an int or a ``keras.random.SeedGenerator``); lower temperatures are greedier."""
+        feedback = self.feedback if feedback is None else feedback
+        if feedback not in self.FEEDBACKS or (feedback == "none") != (self.feedback == "none"):
+            raise ValueError(f"feedback must be one of {self.FEEDBACKS} and 'none' only for a decoder trained so")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
         z = ops.convert_to_tensor(z, dtype="float32")
+        seed = seed if isinstance(seed, keras.random.SeedGenerator) else keras.random.SeedGenerator(seed)
         state = self._initial_state(z)
         value = ops.zeros((ops.shape(z)[0], self.features))
         outputs = []
@@ -277,18 +285,14 @@ class RecurrentDecoder(keras.Model):
             hidden, state = self.cell(step_input, state)
             output = self.to_output(hidden)
             outputs.append(output)
-            value = self._feed_back(output, value)
+            if feedback == "sample":
+                uniform = keras.random.uniform(ops.shape(output), seed=seed)
+                value = ops.cast(uniform < ops.sigmoid(output / temperature), output.dtype)
+            elif feedback == "sigmoid":
+                value = ops.sigmoid(output)
+            elif feedback == "identity":
+                value = output
         return ops.stack(outputs, axis=1)
-
-    def _feed_back(self, output, previous_value):
-        """The next step's input in free running, from this step's output."""
-        if self.feedback == "none":
-            return previous_value
-        if self.feedback == "identity":
-            return output
-        if self.feedback == "sigmoid":
-            return ops.sigmoid(output)
-        return ops.cast(output > 0, output.dtype)  # p > ½
 
     def get_config(self) -> dict:
         return {**super().get_config(), "latent_dim": self.latent_dim, "steps": self.steps, "features": self.features,

@@ -4,14 +4,16 @@ import numpy as np
 import pytest
 
 from gan_lessons import config, data, networks
+from gan_lessons.callbacks import KLAnnealing
 from gan_lessons.config import keras
-from gan_lessons.models import KLAnnealing, RecurrentVAE
+from gan_lessons.models import RecurrentVAE
 
 
-def tiny_rvae(condition="both", **options):
+def tiny_rvae(condition="both", feedback="sample", **options):
     config.seed_everything(0)
     model = RecurrentVAE(networks.lstm_gaussian_encoder(3, steps=6, features=4, units=8),
-                         networks.RecurrentDecoder(3, steps=6, features=4, units=8, condition=condition),
+                         networks.RecurrentDecoder(3, steps=6, features=4, units=8, condition=condition,
+                                                   feedback=feedback),
                          seed=0, **options)
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     return model
@@ -37,10 +39,26 @@ def test_teacher_forcing_sees_only_the_past(rows):
 def test_free_running_equals_teacher_forcing_on_its_own_outputs():
     model = tiny_rvae()
     z = np.random.default_rng(1).normal(size=(2, 3)).astype("float32")
-    free = keras.ops.convert_to_numpy(model.decoder.generate(z))
+    free = keras.ops.convert_to_numpy(model.decoder.generate(z, feedback="sigmoid"))
     fed = 1 / (1 + np.exp(-free))  # the feedback the free-running loop used
     forced = keras.ops.convert_to_numpy(model.decoder([z, RecurrentVAE.shift_right(fed)]))
     np.testing.assert_allclose(forced, free, atol=1e-5)
+
+
+def test_sampled_feedback_is_seeded_and_greedy_at_low_temperature():
+    model = tiny_rvae()
+    z = np.random.default_rng(1).normal(size=(8, 3)).astype("float32")
+    first, again, other = (model.sample(8, seed=seed) for seed in (3, 3, 4))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+    greedy = keras.ops.convert_to_numpy(model.decoder.generate(z, temperature=1e-6, seed=0))
+    fed = (greedy > 0).astype("float32")  # at temperature → 0 a draw is the most likely value
+    forced = keras.ops.convert_to_numpy(model.decoder([z, RecurrentVAE.shift_right(fed)]))
+    np.testing.assert_allclose(forced, greedy, atol=1e-5)
+    with pytest.raises(ValueError, match="temperature"):
+        model.decoder.generate(z, temperature=0.0)
+    with pytest.raises(ValueError, match="feedback"):
+        model.decoder.generate(z, feedback="none")
 
 
 def test_a_decoder_without_feedback_writes_from_z_alone(rows):
@@ -53,6 +71,16 @@ def test_a_decoder_without_feedback_writes_from_z_alone(rows):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(decoder.generate(z)), forced, atol=1e-5)
     with pytest.raises(ValueError, match="every step"):
         networks.RecurrentDecoder(3, steps=6, features=4, condition="state", feedback="none")
+
+
+def test_a_step_trains_both_networks_but_not_the_kl_weight(rows):
+    model = tiny_rvae(kl_weight=0.3)
+    before = {name: getattr(model, name).get_weights() for name in ("encoder", "decoder")}
+    model.train_on_batch(rows)
+    for name, weights in before.items():
+        assert all(not np.allclose(a, b) for a, b in zip(weights, getattr(model, name).get_weights())), name
+    assert float(model.kl_weight.numpy()) == pytest.approx(0.3)
+    assert not any(v is model.kl_weight for v in model.trainable_variables)
 
 
 def test_input_dropout_hides_whole_steps_in_training_only(rows):
@@ -90,7 +118,7 @@ def test_kl_annealing_raises_the_weight_to_one(rows):
 
 
 def test_gaussian_likelihood_matches_numpy():
-    model = tiny_rvae(likelihood="gaussian", observation_std=0.5)
+    model = tiny_rvae(feedback="identity", likelihood="gaussian", observation_std=0.5)
     x, mean = np.ones((2, 6, 4), "float32"), np.zeros((2, 6, 4), "float32")
     expected = np.sum(-0.5 * np.log(2 * np.pi * 0.25) - 0.5 * (x - mean) ** 2 / 0.25, axis=(1, 2))
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model.log_likelihood(x, mean)), expected, rtol=1e-5)
@@ -109,6 +137,9 @@ def test_round_trip_and_bad_input(rows, tmp_path):
         model.fit(rows * 3, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="condition"):
         networks.RecurrentDecoder(3, 6, 4, condition="everywhere")
+    with pytest.raises(ValueError, match="gaussian likelihood needs a decoder whose feedback"):
+        RecurrentVAE(networks.lstm_gaussian_encoder(3, steps=6, features=4), networks.RecurrentDecoder(3, 6, 4),
+                     likelihood="gaussian")
 
 
 def test_digit_rows_fit_the_decoder():

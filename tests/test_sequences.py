@@ -114,6 +114,13 @@ def test_each_lstm_gan_step_moves_only_its_own_player(moving):
         assert changed == (name == moving)
 
 
+def test_a_packed_lstm_gan_judges_pairs_of_sequences():
+    model = tiny_lstm_gan(packing=2)
+    assert tuple(model.discriminator.inputs[0].shape[1:]) == (6, 2)  # two sequences side by side
+    logs = model.fit(data.sine_waves(32, length=6, seed=0).x, epochs=1, batch_size=16, verbose=0).history
+    assert np.isfinite(logs["d_loss"]).all() and model.generate(3).shape == (3, 6, 1)
+
+
 def test_the_lstm_gan_refuses_mismatched_players_and_bad_sequences():
     from gan_lessons import networks
     from gan_lessons.models import LSTMGAN

@@ -3,8 +3,8 @@
 from gan_lessons.models.autoencoder import Autoencoder
 from gan_lessons.models.gan import GAN
 from gan_lessons.models.lstm_gan import LSTMGAN
-from gan_lessons.models.recurrent_vae import KLAnnealing, RecurrentVAE
+from gan_lessons.models.recurrent_vae import RecurrentVAE
 from gan_lessons.models.vae import VAE
 from gan_lessons.models.vae_gan import VAEGAN
 
-__all__ = ["GAN", "LSTMGAN", "VAE", "VAEGAN", "Autoencoder", "KLAnnealing", "RecurrentVAE"]
+__all__ = ["GAN", "LSTMGAN", "VAE", "VAEGAN", "Autoencoder", "RecurrentVAE"]

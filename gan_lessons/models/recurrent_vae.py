@@ -7,7 +7,7 @@ Per sequence, in nats:
 with teacher forcing (the decoder sees the true x_{<t}) in training and free running (its own
 predictions) when generating. Against posterior collapse — a strong autoregressive decoder that
 ignores z, KL → 0 — two standard cures: a KL weight annealed from 0 to 1
-(:class:`KLAnnealing`, Bowman et al.) and free bits (Kingma et al. 2016), which stop charging
+(``callbacks.KLAnnealing``, Bowman et al.) and free bits (Kingma et al. 2016), which stop charging
 for the first λ nats of each latent dimension's batch-averaged KL. A third weakens the decoder
 instead: ``input_dropout`` hides some teacher-forced inputs. With annealing or free bits the
 optimised loss is not a bound; the trackers always report the true KL and −ELBO.
@@ -53,6 +53,12 @@ class RecurrentVAE(SubNetworkConfig, keras.Model):
         if self.latent_dim != decoder.latent_dim:
             raise ValueError(f"the encoder emits codes of size {self.latent_dim} but the decoder expects "
                              f"{decoder.latent_dim}")
+        suitable = ("sample", "sigmoid", "none") if likelihood == "bernoulli" else ("identity", "none")
+        if decoder.feedback not in suitable:
+            raise ValueError(
+                f"a {likelihood} likelihood needs a decoder whose feedback is one of {suitable},"
+                f" got {decoder.feedback!r}"
+            )
         self.encoder = encoder
         self.decoder = decoder
         self.likelihood = likelihood
@@ -136,36 +142,27 @@ class RecurrentVAE(SubNetworkConfig, keras.Model):
         """(μ, log σ²) of q(z | x) for each sequence."""
         return encode_in_batches(self.encoder, sequences, batch_size)
 
-    def decode(self, codes, batch_size: int = 256) -> np.ndarray:
-        """Free-running sequences for the given codes: probabilities (Bernoulli) or means (Gaussian)."""
+    def decode(self, codes, batch_size: int = 256, **free_running) -> np.ndarray:
+        """Free-running sequences for the given codes: per-step probabilities (Bernoulli) or means
+        (Gaussian). ``free_running`` goes to ``RecurrentDecoder.generate`` (feedback, temperature,
+        seed; the seed defaults to 0, so a call is reproducible)."""
         codes = np.asarray(codes, dtype=np.float32)
-        outputs = np.concatenate([ops.convert_to_numpy(self.decoder.generate(codes[i : i + batch_size]))
+        free_running.setdefault("seed", 0)
+        free_running["seed"] = keras.random.SeedGenerator(free_running["seed"])  # one stream for all batches
+        outputs = np.concatenate([ops.convert_to_numpy(self.decoder.generate(codes[i : i + batch_size], **free_running))
                                   for i in range(0, len(codes), batch_size)])
         return 1.0 / (1.0 + np.exp(-outputs)) if self.likelihood == "bernoulli" else outputs
 
-    def reconstruct(self, sequences) -> np.ndarray:
+    def reconstruct(self, sequences, **free_running) -> np.ndarray:
         """Free-running decoding of each sequence's posterior mean."""
-        return self.decode(self.encode(sequences)[0])
+        return self.decode(self.encode(sequences)[0], **free_running)
 
-    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+    def sample(self, n: int, seed: int = 0, **free_running) -> np.ndarray:
         """n free-running sequences from z ~ N(0, I), reproducible per seed."""
-        return self.decode(np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32))
+        codes = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        return self.decode(codes, seed=seed, **free_running)
 
     def get_config(self) -> dict:
         return {**super().get_config(), **self.sub_network_config(), "likelihood": self.likelihood,
                 "observation_std": self.observation_std, "kl_weight": float(self.kl_weight.numpy()),
                 "free_bits": self.free_bits, "input_dropout": self.input_dropout, "seed": self.seed}
-
-
-class KLAnnealing(keras.callbacks.Callback):
-    """Raise a :class:`RecurrentVAE`'s KL weight linearly from ``start`` to 1 over ``steps`` batches."""
-
-    def __init__(self, steps: int, start: float = 0.0):
-        super().__init__()
-        if steps < 1 or not 0.0 <= start <= 1.0:
-            raise ValueError("steps must be >= 1 and start in [0, 1]")
-        self.steps, self.start, self.seen = steps, start, 0
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.model.kl_weight.assign(min(1.0, self.start + (1.0 - self.start) * self.seen / self.steps))
-        self.seen += 1
