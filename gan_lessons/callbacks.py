@@ -113,7 +113,8 @@ class ResumableTraining(keras.callbacks.Callback):
     slots (the GAN's two, the VAE-GAN's three) and the position of every random-number stream,
     in ``directory/state.weights.h5`` with the epoch in ``directory/state.json``. Both are written
     to a temporary file first and then renamed, so an interruption while saving cannot corrupt them.
-    Call ``fit`` with the same ``epochs`` as before; it starts at the saved epoch.
+    Call ``fit`` with the same ``epochs`` as before; it starts at the saved epoch. A ``fit`` that
+    ends normally deletes the state, so the next ``fit`` starts afresh.
     """
 
     WEIGHTS, METADATA = "state.weights.h5", "state.json"
@@ -168,6 +169,10 @@ class ResumableTraining(keras.callbacks.Callback):
         partial = self.directory / f"partial.{self.METADATA}"
         partial.write_text(json.dumps({"epoch": epoch + 1, "signature": self._signature(), "random_streams": streams}))
         os.replace(partial, self.directory / self.METADATA)
+
+    def on_train_end(self, logs=None):
+        for name in (self.WEIGHTS, self.METADATA):
+            (self.directory / name).unlink(missing_ok=True)
 
 
 class StopOnNonFinite(keras.callbacks.Callback):

@@ -47,6 +47,7 @@ def test_an_interrupted_fit_resumes_to_the_same_state(build, tmp_path):
     resumed, _ = build()  # a fresh process would rebuild the model like this
     history = resumed.fit(data, callbacks=[ResumableTraining(tmp_path)], **fit).history
     assert len(next(iter(history.values()))) == 2  # epochs 3 and 4 only
+    assert not (tmp_path / ResumableTraining.METADATA).exists()  # a finished fit leaves nothing to resume
     numpy = keras.ops.convert_to_numpy
     for a, b in zip(straight.weights, resumed.weights):
         np.testing.assert_allclose(numpy(a), numpy(b), atol=1e-6, err_msg=a.path)
@@ -58,7 +59,8 @@ def test_an_interrupted_fit_resumes_to_the_same_state(build, tmp_path):
 
 def test_a_mismatched_or_damaged_state_gives_a_clear_error(tmp_path):
     model, data = tiny_gan()
-    model.fit(data, epochs=1, batch_size=16, verbose=0, callbacks=[ResumableTraining(tmp_path)])
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        model.fit(data, epochs=3, batch_size=16, verbose=0, callbacks=[ResumableTraining(tmp_path), Crash()])
     wider, _ = tiny_gan(hidden=16)
     with pytest.raises(ValueError, match="different model"):
         wider.fit(data, epochs=2, batch_size=16, verbose=0, callbacks=[ResumableTraining(tmp_path)])
