@@ -116,12 +116,16 @@ def reference_dcgan() -> tuple[GAN, int, str]:
     return model, 64, "unit"
 
 
-def throughput(model: keras.Model, dataset, examples: int) -> float:
-    """Training examples per second over one epoch, after one epoch that traces and warms up."""
+def throughput(model: keras.Model, dataset, examples: int, epochs: int = 3) -> float:
+    """Training examples per second in the fastest of ``epochs`` epochs, after one epoch that
+    traces and warms up (the fastest, because a shared machine only ever slows a run down)."""
     model.fit(dataset, epochs=1, verbose=0)
-    start = time.perf_counter()
-    model.fit(dataset, epochs=1, verbose=0)
-    return examples / (time.perf_counter() - start)
+    fastest = float("inf")
+    for _ in range(epochs):
+        start = time.perf_counter()
+        model.fit(dataset, epochs=1, verbose=0)
+        fastest = min(fastest, time.perf_counter() - start)
+    return examples / fastest
 
 
 def time_to_quality(build: Callable[[], tuple[GAN, int, str]], limit_seconds: float, digits: data.Digits) -> dict:
@@ -176,7 +180,28 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
+    (out / "results.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+def markdown(results: dict) -> str:
+    """The results as the Markdown tables the README quotes."""
+    machine = results["machine"]
+    lines = [f"Machine: {machine['device']}; {machine['platform']}; measured float32 matmul peak "
+             f"{machine['matmul_peak_gflops']:.0f} GFLOP/s.", "",
+             "| model | parameters | training examples/s | GFLOP per example (est.) | share of matmul peak |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {name} | {m['parameters']:,} | {m['samples_per_second']:.0f} | {m['gflops_per_sample']:.3f} | "
+              f"{m['share_of_peak']:.0%} |" for name, m in results["models"].items()]
+    race = results.get("time_to_quality")
+    if race:
+        target = ", ".join(f"{k} ≥ {v}" for k, v in race["target"].items())
+        lines += ["", f"Time to quality ({target}; 1,000 samples after each epoch; training time only):", "",
+                  "| model | reached | epochs | seconds |", "|---|---|---|---|"]
+        lines += [f"| {name} | {'yes' if r['reached'] else 'no'} | {r['epochs']} | {r['seconds']:.0f} |"
+                  for name, r in race.items() if isinstance(r, dict) and "reached" in r]
+        lines += ["", f"Ratio (reference / lesson): {race['ratio']}"]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
