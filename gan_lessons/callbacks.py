@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -188,3 +189,22 @@ class StopOnNonFinite(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop ``fit`` at the end of the first epoch that finishes after ``seconds`` of training: models
+    compared under the same budget (lesson 07, the benchmark) each get the epochs they can afford."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        if seconds <= 0:
+            raise ValueError(f"seconds must be > 0, got {seconds}")
+        self.seconds = float(seconds)
+
+    def on_train_begin(self, logs=None):
+        self.start, self.epochs_run = time.perf_counter(), 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_run += 1
+        if time.perf_counter() - self.start >= self.seconds:
+            self.model.stop_training = True

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gan_lessons import config, networks
-from gan_lessons.callbacks import ResumableTraining, StopOnNonFinite
+from gan_lessons.callbacks import ResumableTraining, StopOnNonFinite, TimeBudget
 from gan_lessons.config import keras
 from gan_lessons.models import GAN, VAE
 
@@ -79,3 +79,14 @@ def test_a_nan_loss_stops_training_and_names_the_term():
     broken[5] = np.nan
     with pytest.raises(FloatingPointError, match=r"batch 0 of epoch 0: d_loss = nan"):
         model.fit(broken, epochs=3, batch_size=16, shuffle=False, verbose=0, callbacks=[StopOnNonFinite()])
+
+
+def test_a_time_budget_stops_after_the_epoch_that_spends_it():
+    model, data = tiny_gan()
+    budget = TimeBudget(seconds=1e-9)  # spent by the first epoch
+    history = model.fit(data, epochs=5, batch_size=16, verbose=0, callbacks=[budget]).history
+    assert len(history["d_loss"]) == 1 and budget.epochs_run == 1
+    generous = TimeBudget(seconds=3600)
+    assert len(model.fit(data, epochs=3, batch_size=16, verbose=0, callbacks=[generous]).history["d_loss"]) == 3
+    with pytest.raises(ValueError, match="seconds"):
+        TimeBudget(0)
