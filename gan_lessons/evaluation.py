@@ -326,6 +326,14 @@ def sine_fit(sequences: np.ndarray, frequencies: np.ndarray | None = None) -> tu
     return best_f, best_a
 
 
+def mmd_calibration(reference: np.ndarray, *, seed: int = 0) -> tuple[float, np.ndarray]:
+    """What MMD² against ``reference`` is judged with: the median-heuristic bandwidth of its two
+    halves (fixed, so that numbers can be compared) and Gaussian noise of its shape and scale."""
+    half = len(reference) // 2
+    noise = np.random.default_rng(seed).normal(0.0, reference.std(), reference.shape)
+    return median_bandwidth(reference[:half], reference[half:]), noise
+
+
 def sine_metrics(generated: np.ndarray, reference: SineWaves, *, seed: int = 0) -> dict:
     """How sine-like a set of generated sequences is, against held-out real sines (``reference``):
 
@@ -338,9 +346,7 @@ def sine_metrics(generated: np.ndarray, reference: SineWaves, *, seed: int = 0) 
     if generated.shape[1:] != reference.x.shape[1:]:
         raise ValueError(f"generated sequences have shape {generated.shape[1:]}, the reference {reference.x.shape[1:]}")
     frequency, amplitude = sine_fit(generated)
-    half = len(reference.x) // 2
-    bandwidth = median_bandwidth(reference.x[:half], reference.x[half:])
-    noise = np.random.default_rng(seed).normal(0.0, reference.x.std(), reference.x.shape)
+    bandwidth, noise = mmd_calibration(reference.x, seed=seed)
     mmd2, mmd2_noise = (mmd_squared(reference.x, y, bandwidth=bandwidth) for y in (generated, noise))
     return {
         "in_range": float(np.mean((frequency >= 1) & (frequency <= 5) & (amplitude >= 0.1) & (amplitude <= 0.9))),

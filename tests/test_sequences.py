@@ -52,6 +52,14 @@ def test_mmd_matches_a_hand_computation_with_one_kernel():
     assert evaluation.mmd_squared(x, y, scales=(1.0,), bandwidth=1.0) == pytest.approx(expected)
 
 
+def test_mmd_calibration_is_the_halves_bandwidth_and_noise_of_matching_scale():
+    reference = data.sine_waves(400, seed=8).x
+    bandwidth, noise = evaluation.mmd_calibration(reference, seed=3)
+    assert bandwidth == evaluation.median_bandwidth(reference[:200], reference[200:])
+    assert noise.shape == reference.shape and noise.std() == pytest.approx(reference.std(), rel=0.05)
+    np.testing.assert_array_equal(evaluation.mmd_calibration(reference, seed=3)[1], noise)
+
+
 def test_sine_metrics_praise_real_sines_and_catch_a_collapsed_set():
     reference, other = data.sine_waves(400, seed=8), data.sine_waves(400, seed=9)
     real = evaluation.sine_metrics(other.x, reference)
