@@ -11,6 +11,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from gan_lessons import config
 from gan_lessons.config import keras
 from gan_lessons.plotting import show_rows
 
@@ -189,6 +190,12 @@ class StopOnNonFinite(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+
+
+def long_run(name: str) -> list[keras.callbacks.Callback]:
+    """The callbacks every long lesson run gets: resume after a kernel restart from the last
+    finished epoch (state in ``config.training_state_dir(name)``) and stop at the first NaN loss."""
+    return [ResumableTraining(config.training_state_dir(name)), StopOnNonFinite()]
 
 
 class TimeBudget(keras.callbacks.Callback):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from gan_lessons import bench, networks
+from gan_lessons import bench, networks, recipes
 from gan_lessons.config import keras
-from gan_lessons.models import GAN
+from gan_lessons.models import GAN, LSTMGAN, VAE
 
 layers = keras.layers
 
@@ -44,15 +44,41 @@ def test_the_reference_dcgan_has_the_keras_io_shapes():
     assert [layer.filters for layer in discriminator.layers if isinstance(layer, layers.Conv2D)] == [64, 128]
 
 
-def test_the_report_is_a_markdown_table_with_the_ratio():
-    results = {
-        "machine": {"device": "CPU", "platform": "test", "matmul_peak_gflops": 100.0},
-        "models": {
-            "a": {"parameters": 10, "samples_per_second": 5.0, "gflops_per_sample": 0.1, "share_of_peak": 0.005}
-        },
-        "time_to_quality": {"target": {"confident_share": 0.6}, "a": {"reached": True, "epochs": 3, "seconds": 9.0},
-                            "ratio": 3.5},
-    }
+def test_recurrent_decoder_flops_match_a_hand_count():
+    decoder = networks.RecurrentDecoder(3, steps=5, features=2, units=4, condition="both", feedback="sigmoid")
+    per_step = 2 * 4 * 4 * ((2 + 3) + 4) + 2 * 4 * 2  # four gates on [x, z] and h; the output layer
+    assert bench.forward_flops(decoder) == 5 * per_step + 2 * 3 * 8  # + z → initial (h, c)
+
+
+def test_a_packed_discriminator_counts_once_per_pair():
+    plain, packed = (LSTMGAN.from_sizes(6, 1, noise_dim=2, units=4, packing=p) for p in (1, 2))
+    g = bench.forward_flops(plain.generator)
+    d_plain, d_packed = bench.forward_flops(plain.discriminator), bench.forward_flops(packed.discriminator)
+    assert bench.gan_training_flops(plain) == 4 * g + 9 * d_plain
+    assert bench.gan_training_flops(packed) == 4 * g + 9 * d_packed / 2
+
+
+def test_training_flops_of_the_encoder_decoder_models():
+    encoder, decoder = networks.gaussian_encoder(2, hidden=(8,)), networks.dense_decoder(2, hidden=(8,))
+    e, d = bench.forward_flops(encoder), bench.forward_flops(decoder)
+    assert bench.training_flops(VAE(encoder, decoder)) == 3 * (e + d)
+
+
+def test_throughput_counts_examples_per_second_of_whole_epochs():
+    recipe = recipes.autoencoder(np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8))
+    rates = bench.throughput({"default": recipe}, rounds=1, window_seconds=0.0)
+    assert set(rates) == {"default"} and rates["default"] > 0
+
+
+def test_the_report_is_markdown_tables_with_the_race():
+    model = {"name": "a", "lesson": "01", "parameters": 10, "samples_per_second": 5.0, "pipeline_per_second": 900,
+             "gflops_per_sample": 0.1, "share_of_peak": 0.005, "peak_memory_mb": 700, "memory_before_model_mb": 650,
+             "settings": {"default": 5.0, "steps_per_execution=10": 6.0},
+             "time_to_quality": {"target": "MSE ≤ 1", "reached": True, "epochs": 3, "seconds": 9.0}}
+    results = {"machine": {"device": "CPU", "platform": "test", "matmul_peak_gflops": 100.0}, "models": {"a": model},
+               "race": 3.5}
     text = bench.markdown(results)
-    assert "| a | 10 | 5 | 0.100 | 0% |" in text and "| a | yes | 3 | 9 |" in text
-    assert "Ratio (reference / lesson): 3.5" in text
+    assert "| a | 01 | 10 | 5 | 900 | 0.100 | 0% | 700 |" in text
+    assert "| a | 5 | 6 |" in text and "| a | MSE ≤ 1 | yes | 3 | 9 |" in text
+    assert "TensorFlow and the data alone take 650 MB" in text
+    assert text.rstrip().endswith("3.5")
