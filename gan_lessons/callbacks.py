@@ -148,6 +148,9 @@ class ResumableTraining(keras.callbacks.Callback):
         if signature != self._signature():
             raise ValueError(f"{problem}: it was saved from a different model (class or weight shapes differ); "
                              "delete the folder or pass another directory")
+        if epoch >= self.params.get("epochs", epoch + 1):
+            raise ValueError(f"{problem}: it is at epoch {epoch}, but fit was asked for {self.params['epochs']} epochs "
+                             "in all; ask for more epochs, or delete the folder to start afresh")
         if hasattr(self.model, "build_optimizers"):
             self.model.build_optimizers()
         if self.model.optimizer is not None and not self.model.optimizer.built:

@@ -63,14 +63,16 @@ def test_a_mismatched_or_damaged_state_gives_a_clear_error(tmp_path):
         model.fit(data, epochs=3, batch_size=16, verbose=0, callbacks=[ResumableTraining(tmp_path), Crash()])
     wider, _ = tiny_gan(hidden=16)
     with pytest.raises(ValueError, match="different model"):
-        wider.fit(data, epochs=2, batch_size=16, verbose=0, callbacks=[ResumableTraining(tmp_path)])
-    (tmp_path / ResumableTraining.WEIGHTS).write_bytes(b"not an HDF5 file")
+        wider.fit(data, epochs=3, batch_size=16, verbose=0, callbacks=[ResumableTraining(tmp_path)])
     same, _ = tiny_gan()
-    with pytest.raises(ValueError, match="damaged or incomplete"):
+    with pytest.raises(ValueError, match="at epoch 2, but fit was asked for 2 epochs"):  # not a silent no-op
         same.fit(data, epochs=2, batch_size=16, verbose=0, callbacks=[ResumableTraining(tmp_path)])
+    (tmp_path / ResumableTraining.WEIGHTS).write_bytes(b"not an HDF5 file")
+    with pytest.raises(ValueError, match="damaged or incomplete"):
+        same.fit(data, epochs=3, batch_size=16, verbose=0, callbacks=[ResumableTraining(tmp_path)])
     (tmp_path / ResumableTraining.METADATA).write_text("{")
     with pytest.raises(ValueError, match="unreadable"):
-        same.fit(data, epochs=2, batch_size=16, verbose=0, callbacks=[ResumableTraining(tmp_path)])
+        same.fit(data, epochs=3, batch_size=16, verbose=0, callbacks=[ResumableTraining(tmp_path)])
 
 
 def test_a_nan_loss_stops_training_and_names_the_term():
