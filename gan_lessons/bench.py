@@ -176,7 +176,7 @@ def quality(key: str, digits: data.Digits) -> Quality:
                        lambda r: {"mse": float(np.mean((r.model.reconstruct(test) - test) ** 2))},
                        lambda m: m["mse"] <= bar)
     if key in ("vae", "recurrent_vae"):
-        binary = data.sample_binarized(test, seed=0)
+        binary = data.binarize(test)  # statically, as lessons 02 and 05 report −ELBO
         held_out = binary.reshape(-1, 28, 28) if key == "recurrent_vae" else binary  # rows as steps
         bar = 100.0 if key == "vae" else 105.0
         return Quality(f"held-out −ELBO ≤ {bar:.0f} nats",
@@ -271,6 +271,10 @@ def measure_model(key: str, peak_gflops: float, quality_limit: float | None, set
     if settings:
         variants = {label: build(key, digits, **options) for label, options in SETTINGS.items()}
         result["settings"] = {label: round(value, 1) for label, value in throughput(variants).items()}
+        # The lesson's own setting was timed twice; like every window, the faster time counts.
+        rate = max(rate, result["settings"][f"steps_per_execution={recipe.model.steps_per_execution}"])
+        result["samples_per_second"] = round(rate, 1)
+        result["share_of_peak"] = round(rate * flops / 1e9 / peak_gflops, 4)
     if quality_limit:
         recipe = build(key, digits)
         result["time_to_quality"] = time_to_quality(recipe, quality(key, digits), quality_limit)
@@ -294,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", nargs="+", choices=list(BUILDERS), default=list(BUILDERS))
     parser.add_argument("--one", choices=list(BUILDERS), help=argparse.SUPPRESS)  # a child process's model
     parser.add_argument("--peak", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--quality-limit", type=float, default=900.0, help="seconds of training per model")
+    parser.add_argument("--quality-limit", type=float, default=600.0, help="seconds of training per model")
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one:
