@@ -29,15 +29,16 @@ class Browser:
         from_browser_read, from_browser_write = os.pipe()
 
         def use_pipes():  # the DevTools pipe is file descriptors 3 (in) and 4 (out) of the browser
-            os.dup2(to_browser_read, 3)
-            os.dup2(from_browser_write, 4)
+            reading, writing = os.dup(to_browser_read), os.dup(from_browser_write)  # out of the way of 3 and 4
+            os.dup2(reading, 3)
+            os.dup2(writing, 4)
 
         self.process = subprocess.Popen(
             [executable, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
              "--no-first-run", "--no-default-browser-check", f"--user-data-dir={self._profile}",
              "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
              "--allow-file-access-from-files", f"--window-size={width},{height}", "about:blank"],
-            pass_fds=(to_browser_read, from_browser_write), preexec_fn=use_pipes,
+            close_fds=False, preexec_fn=use_pipes,  # os.pipe's own descriptors close on exec; 3 and 4 stay
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_browser_read)
         os.close(from_browser_write)
