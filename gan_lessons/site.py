@@ -23,6 +23,7 @@ from pathlib import Path
 import jupyter_server_mathjax
 import nbformat
 from nbconvert import HTMLExporter
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
@@ -90,14 +91,19 @@ def lesson_page(lessons: list[Lesson], index: int, exporter: HTMLExporter) -> st
     return body
 
 
+def _inline_markdown(text: str) -> str:
+    """One line of markdown (code, emphasis) as HTML without the paragraph around it."""
+    return markdown2html_mistune(text).strip().removeprefix("<p>").removesuffix("</p>")
+
+
 def index_page(lessons: list[Lesson]) -> str:
     """The front page: every lesson in order with its title, first sentence and first figure."""
     items = []
     for lesson in lessons:
         figure = (f'<img src="figures/{lesson.path.stem}.png" alt="first figure of {html.escape(lesson.title)}">'
                   if lesson.figure_png else "")
-        items.append(f'<li><a href="{lesson.page}"><h2>{html.escape(lesson.title)}</h2></a>'
-                     f"<p>{html.escape(lesson.sentence)}</p>{figure}</li>")
+        items.append(f'<li><a href="{lesson.page}"><h2>{_inline_markdown(lesson.title)}</h2></a>'
+                     f"<p>{_inline_markdown(lesson.sentence)}</p>{figure}</li>")
     return (TEMPLATES / "index.html").read_text().replace("{{ lessons }}", "\n".join(items))
 
 
