@@ -1,10 +1,17 @@
-"""Callbacks: sample grids that draw inside the notebook while ``fit`` runs, and KL annealing."""
+"""Callbacks: sample grids that draw inside the notebook while ``fit`` runs, KL annealing, resumable
+training and a stop on NaN losses."""
 
 from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
+from gan_lessons import config
 from gan_lessons.config import keras
 from gan_lessons.plotting import show_rows
 
@@ -98,3 +105,116 @@ class KLAnnealing(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         self.model.kl_weight.assign(min(1.0, self.start + (1.0 - self.start) * self.seen / self.steps))
         self.seen += 1
+
+
+class ResumableTraining(keras.callbacks.Callback):
+    """Keep the whole training state on disk after every epoch, and continue from it when ``fit``
+    starts again (after a crash or a kernel restart): at most one epoch of work is lost.
+
+    The state is every weight of the model (sub-networks and weight averages), every optimizer's
+    slots (the GAN's two, the VAE-GAN's three) and the position of every random-number stream,
+    in ``directory/state.weights.h5`` with the epoch in ``directory/state.json``. Both are written
+    to a temporary file first and then renamed, so an interruption while saving cannot corrupt them.
+    Call ``fit`` with the same ``epochs`` as before; it starts at the saved epoch. A ``fit`` that
+    ends normally deletes the state, so the next ``fit`` starts afresh.
+    """
+
+    WEIGHTS, METADATA = "state.weights.h5", "state.json"
+
+    def __init__(self, directory: str | os.PathLike):
+        super().__init__()
+        self.directory = Path(directory)
+
+    def _signature(self) -> str:
+        """The model's class and the shapes of all its weights: what a saved state must match."""
+        shapes = [list(w.shape) for w in self.model.weights]
+        return f"{type(self.model).__name__}:{json.dumps(shapes)}"
+
+    def _random_streams(self) -> list:
+        return [sg.state for layer in self.model._flatten_layers() for sg in layer._seed_generators]
+
+    def on_train_begin(self, logs=None):
+        weights, metadata = self.directory / self.WEIGHTS, self.directory / self.METADATA
+        if not metadata.exists():
+            return
+        problem = f"the training state in {self.directory} cannot be resumed"
+        try:
+            saved = json.loads(metadata.read_text())
+            epoch, signature, streams = saved["epoch"], saved["signature"], saved["random_streams"]
+        except (ValueError, KeyError) as error:
+            raise ValueError(
+                f"{problem}: {metadata.name} is unreadable ({error}); delete the folder to start afresh"
+            ) from error
+        if signature != self._signature():
+            raise ValueError(f"{problem}: it was saved from a different model (class or weight shapes differ); "
+                             "delete the folder or pass another directory")
+        if epoch >= self.params.get("epochs", epoch + 1):
+            raise ValueError(f"{problem}: it is at epoch {epoch}, but fit was asked for {self.params['epochs']} epochs "
+                             "in all; ask for more epochs, or delete the folder to start afresh")
+        if hasattr(self.model, "build_optimizers"):
+            self.model.build_optimizers()
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            targets = [] if hasattr(self.model, "build_optimizers") else self.model.trainable_variables
+            self.model.optimizer.build(targets)
+        try:
+            self.model.load_weights(weights)
+        except Exception as error:  # h5py and Keras raise many kinds for a damaged file
+            raise ValueError(f"{problem}: {weights.name} is damaged or incomplete ({type(error).__name__}: {error}); "
+                             "delete the folder to start afresh") from error
+        for state, value in zip(self._random_streams(), streams):
+            state.assign(np.asarray(value, dtype=state.dtype))
+        self.model._initial_epoch = epoch  # what keras.callbacks.BackupAndRestore sets, read by fit
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        partial = self.directory / f"partial.{self.WEIGHTS}"
+        self.model.save_weights(partial, overwrite=True)
+        os.replace(partial, self.directory / self.WEIGHTS)
+        streams = [np.asarray(state).tolist() for state in self._random_streams()]
+        partial = self.directory / f"partial.{self.METADATA}"
+        partial.write_text(json.dumps({"epoch": epoch + 1, "signature": self._signature(), "random_streams": streams}))
+        os.replace(partial, self.directory / self.METADATA)
+
+    def on_train_end(self, logs=None):
+        for name in (self.WEIGHTS, self.METADATA):
+            (self.directory / name).unlink(missing_ok=True)
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stop ``fit`` at the first batch whose logged losses are NaN or infinite, naming the terms:
+    a diverged GAN or VAE otherwise trains on for minutes and leaves NaN weights behind."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = {name: value for name, value in (logs or {}).items() if not np.isfinite(float(value))}
+        if bad:
+            terms = ", ".join(f"{name} = {value}" for name, value in bad.items())
+            raise FloatingPointError(f"training stopped at batch {batch} of epoch {self._epoch}: {terms} "
+                                     "(lower the learning rate, or check the data's range)")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+
+def long_run(name: str) -> list[keras.callbacks.Callback]:
+    """The callbacks every long lesson run gets: resume after a kernel restart from the last
+    finished epoch (state in ``config.training_state_dir(name)``) and stop at the first NaN loss."""
+    return [ResumableTraining(config.training_state_dir(name)), StopOnNonFinite()]
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop ``fit`` at the end of the first epoch that finishes after ``seconds`` of training: models
+    compared under the same budget (lesson 07, the benchmark) each get the epochs they can afford."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        if seconds <= 0:
+            raise ValueError(f"seconds must be > 0, got {seconds}")
+        self.seconds = float(seconds)
+
+    def on_train_begin(self, logs=None):
+        self.start, self.epochs_run = time.perf_counter(), 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_run += 1
+        if time.perf_counter() - self.start >= self.seconds:
+            self.model.stop_training = True

@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import platform
 import warnings
+from pathlib import Path
 from typing import TypeVar
 
 import gan_lessons
 
 MODE_VARIABLE = "GAN_LESSONS_MODE"
+STATE_VARIABLE = "GAN_LESSONS_STATE"
 MODES = ("full", "fast")
 T = TypeVar("T")
 
@@ -61,6 +63,14 @@ def mode() -> str:
 def is_fast() -> bool:
     """True when lessons should shrink data and epochs to run as tests."""
     return mode() == "fast"
+
+
+def training_state_dir(name: str) -> Path:
+    """The folder where the long run ``name`` keeps its state between kernel restarts: under
+    ``$GAN_LESSONS_STATE`` (default ``~/.cache/gan_lessons``), one folder per mode, so that a fast
+    test run never resumes, or deletes, an interrupted full run."""
+    root = os.environ.get(STATE_VARIABLE) or Path.home() / ".cache" / "gan_lessons"
+    return Path(root) / mode() / name
 
 
 def pick(*, full: T, fast: T) -> T:

@@ -169,5 +169,9 @@ class GAN(SubNetworkConfig, keras.Model):
             d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
             g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
         )
+        self.build_optimizers()
+
+    def build_optimizers(self) -> None:
+        """Create each optimizer's slots for its own player's variables (before loading a saved state)."""
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)

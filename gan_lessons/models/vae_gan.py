@@ -190,5 +190,9 @@ class VAEGAN(SubNetworkConfig, keras.Model):
 
     def compile_from_config(self, config: dict) -> None:
         self.compile(**{name: keras.saving.deserialize_keras_object(config[name]) for name in OPTIMIZERS})
+        self.build_optimizers()
+
+    def build_optimizers(self) -> None:
+        """Create each optimizer's slots for its own network's variables (before loading a saved state)."""
         for network, name in zip(self.sub_networks, OPTIMIZERS):
             getattr(self, name).build(getattr(self, network).trainable_variables)

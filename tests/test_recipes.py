@@ -1,0 +1,66 @@
+"""The lessons' recipes: each builds, trains a step, and yields samples and reconstructions in
+the shapes and ranges lesson 07 and the benchmark measure; bad data gets a clear error."""
+
+import numpy as np
+import pytest
+
+from gan_lessons import callbacks, config, data, recipes
+
+RAW_DIGITS = np.random.default_rng(0).integers(0, 256, (64, 28, 28), dtype=np.uint8)
+SINES = data.sine_waves(64, seed=0).x
+
+
+@pytest.mark.parametrize("key", list(recipes.DIGIT_RECIPES))
+def test_every_digit_recipe_trains_and_generates_unit_digits(key):
+    recipe = recipes.DIGIT_RECIPES[key](RAW_DIGITS, seed=0)
+    assert recipe.examples == len(RAW_DIGITS)
+    logs = recipe.model.fit(recipe.train, epochs=1, verbose=0).history
+    assert all(np.isfinite(values[-1]) for values in logs.values())
+    samples = recipes.generated_digits(recipe, 5, seed=1)
+    assert samples.shape == (5, 28, 28, 1) and samples.min() >= 0 and samples.max() <= 1
+    np.testing.assert_allclose(samples, recipes.generated_digits(recipe, 5, seed=1))  # seeded
+    if key in ("autoencoder", "vae", "vae_gan"):
+        reconstructions = recipes.reconstructed_digits(recipe, RAW_DIGITS[:4])
+        assert reconstructions.shape == (4, 28, 28, 1) and 0 <= reconstructions.min() <= reconstructions.max() <= 1
+
+
+def test_the_autoencoder_samples_from_a_gaussian_over_its_codes():
+    recipe = recipes.autoencoder(RAW_DIGITS, seed=0)
+    codes = recipe.model.encode(recipe.x)
+    many = recipe.model.encode(recipes.generated_digits(recipe, 400, seed=0))
+    # re-encoded samples sit where the training codes are, not around the origin
+    assert np.linalg.norm(many.mean(0) - codes.mean(0)) < np.linalg.norm(codes.mean(0)) + 1e-6
+
+
+@pytest.mark.parametrize("key", list(recipes.SEQUENCE_RECIPES))
+def test_every_sequence_recipe_trains_and_generates_sequences(key):
+    recipe = recipes.SEQUENCE_RECIPES[key](SINES, seed=0)
+    recipe.model.fit(recipe.train, epochs=1, verbose=0)
+    assert recipes.generated_sequences(recipe, 3, seed=0).shape == (3, 30, 1)
+
+
+def test_compile_options_reach_the_model():
+    assert recipes.vae(RAW_DIGITS, steps_per_execution=5).model.steps_per_execution == 5
+
+
+def test_recipes_reject_data_they_cannot_use():
+    with pytest.raises(ValueError, match="raw integer pixels"):
+        recipes.vae(RAW_DIGITS / 255.0)
+    with pytest.raises(ValueError, match=r"\(N, 28, 28"):
+        recipes.dcgan(np.zeros((4, 32, 32), np.uint8))
+    with pytest.raises(ValueError, match="sine waves of shape"):
+        recipes.lstm_gan(SINES[..., 0])
+    with pytest.raises(TypeError, match="does not reconstruct"):
+        recipes.reconstructed_digits(recipes.dcgan(RAW_DIGITS), RAW_DIGITS[:2])
+
+
+def test_long_runs_keep_their_state_per_mode_under_the_chosen_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv(config.STATE_VARIABLE, str(tmp_path))
+    monkeypatch.setenv(config.MODE_VARIABLE, "fast")
+    resumable, stop = callbacks.long_run("03_dcgan")
+    assert resumable.directory == tmp_path / "fast" / "03_dcgan"  # a test run never touches a full run's state
+    assert isinstance(stop, callbacks.StopOnNonFinite)
+    monkeypatch.setenv(config.MODE_VARIABLE, "full")
+    assert config.training_state_dir("03_dcgan") == tmp_path / "full" / "03_dcgan"
+    monkeypatch.delenv(config.STATE_VARIABLE)
+    assert config.training_state_dir("x").parts[-4:] == (".cache", "gan_lessons", "full", "x")
