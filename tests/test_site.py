@@ -83,5 +83,7 @@ def test_every_page_shows_its_figures_maths_and_links_in_a_browser(built):
                 assert "$$" not in text and "\\frac" not in text, f"{page.name}: raw TeX left on the page"
                 assert "All lessons" in text
             if page.name in ("index.html", "03_gans.html"):
+                if lesson:  # show typeset maths rather than the lesson's import cell
+                    browser.evaluate("document.querySelector('.MathJax_Display').scrollIntoView() || true")
                 browser.screenshot(SCREENSHOTS / page.name.replace(".html", ".png"))
     assert (SCREENSHOTS / "index.png").stat().st_size > 10_000
