@@ -1,7 +1,8 @@
 """Set the course up in ``.venv`` inside the repository, then open it or test it.
 
     python3 -m gan_lessons.course lab     # set up, then open the lessons in JupyterLab
-    python3 -m gan_lessons.course test    # set up, then run every test (unit tests + notebooks)
+    python3 -m gan_lessons.course test    # set up, then run every test (unit tests + notebooks + website)
+    python3 -m gan_lessons.course site    # set up, then build the website into site/
 
 Standard library only: it runs with the system Python before anything is installed. The
 environment is (re)installed only when ``pyproject.toml`` changed since the last install, so a
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,10 +56,31 @@ def ensure_environment() -> Path:
     return venv_python()
 
 
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+def ensure_browser() -> None:
+    """Install Debian's Chromium for the website test when it is missing and this is a root shell
+    with apt; elsewhere say how (the test is then skipped, or fails where a browser is required)."""
+    if any(shutil.which(name) for name in BROWSERS):
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+            print(f"[course] {' '.join(command)} (Chromium, for the website test)", flush=True)
+            if subprocess.run(command, env=environment).returncode != 0:
+                print("[course] could not install Chromium; the website test will not run", flush=True)
+                return
+    else:
+        print("[course] no Chromium found: install it (e.g. sudo apt install chromium) to run the website test",
+              flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``lab`` or ``test``, followed by arguments for JupyterLab or pytest."""
+    """Entry point: ``lab``, ``test`` or ``site``, followed by arguments for JupyterLab, pytest or the
+    site builder."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in ("lab", "test"):
+    if not args or args[0] not in ("lab", "test", "site"):
         print(__doc__)
         return 2
     action, rest = args[0], args[1:]
@@ -66,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         command = [python, "-m", "jupyter", "lab", f"--notebook-dir={REPO / 'notebooks'}"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")  # containers often run as root
+    elif action == "site":
+        command = [python, "-m", "gan_lessons.site"]
     else:
+        ensure_browser()
         command = [python, "-m", "pytest"]
     print(f"[course] running: {' '.join(['python', *command[1:], *rest])}", flush=True)
     return subprocess.run(command + rest, cwd=REPO).returncode

@@ -75,3 +75,13 @@ def test_fingerprint_changes_with_the_code(notebook):
     before = render.code_fingerprint(nb)
     code_cells(nb)[0].source += "\n# edited"
     assert render.code_fingerprint(nb) != before
+
+
+def test_lesson_code_never_runs_the_modules_left_out_of_the_fingerprint(notebook):
+    """Tooling (website, exercise checks, render, set-up) may change without a re-render only
+    because no lesson's stored output comes from it."""
+    _, nb = notebook
+    modules = {name.removesuffix(".py") for name in render.NOT_FINGERPRINTED}
+    used = re.compile(r"gan_lessons(?:\.|\s+import\s+(?:[\w, ]*,\s*)?)(" + "|".join(sorted(modules)) + r")\b")
+    for cell in code_cells(nb):
+        assert not used.search(cell.source), cell.source[:200]
