@@ -85,3 +85,17 @@ def test_lesson_code_never_runs_the_modules_left_out_of_the_fingerprint(notebook
     used = re.compile(r"gan_lessons(?:\.|\s+import\s+(?:[\w, ]*,\s*)?)(" + "|".join(sorted(modules)) + r")\b")
     for cell in code_cells(nb):
         assert not used.search(cell.source), cell.source[:200]
+
+
+def test_every_lesson_ends_with_graded_exercises_and_folded_solutions(notebook):
+    """The classroom kit: 3–5 numbered exercises in the last section, each followed by a solution,
+    hint or discussion that is folded (``<details>`` without ``open``) until the student opens it."""
+    _, nb = notebook
+    markdown = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    section = markdown[markdown.rindex("· Exercises"):]
+    exercises = re.findall(r"^\*\*(\d)\.", section, re.M)
+    assert 3 <= len(exercises) <= 5 and exercises == [str(i) for i in range(1, len(exercises) + 1)]
+    blocks = re.split(r"^\*\*\d\.", section, flags=re.M)[1:]
+    for number, block in zip(exercises, blocks):
+        assert "<details><summary>" in block, f"exercise {number} has no folded solution, hint or discussion"
+    assert "<details open" not in section
