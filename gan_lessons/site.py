@@ -48,21 +48,21 @@ class Lesson:
 
 
 def read_lesson(path: Path) -> Lesson:
-    """A lesson's title (its first heading), first sentence (of the paragraph after the heading)
-    and first stored figure; a notebook without a heading or without outputs is an error."""
+    """A lesson's title (the heading of its first cell), first sentence (of the paragraph under the
+    heading) and first stored figure; a notebook without them or without outputs is an error."""
     notebook = nbformat.read(path, as_version=4)
-    markdown = [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
-    heading = next((line for text in markdown[:1] for line in text.splitlines() if line.startswith("# ")), None)
-    if heading is None:
-        raise ValueError(f"{path.name}: the first cell must be a markdown cell starting with '# title'")
-    paragraph = markdown[0].split("\n\n", 1)[1] if "\n\n" in markdown[0] else markdown[1]
-    sentence = re.split(r"(?<=[.!?])\s", " ".join(paragraph.split()), maxsplit=1)[0]
-    figures = [output["data"]["image/png"] for cell in notebook.cells if cell.cell_type == "code"
-               for output in cell.get("outputs", []) if "image/png" in output.get("data", {})]
-    if not any(cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"):
+    first = notebook.cells[0] if notebook.cells else None
+    heading, _, rest = first.source.partition("\n") if first and first.cell_type == "markdown" else ("", "", "")
+    if not heading.startswith("# ") or not rest.strip():
+        raise ValueError(f"{path.name}: the first cell must be markdown: '# title', then a paragraph")
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    if not any(cell.get("outputs") for cell in code):
         raise ValueError(f"{path.name} has no stored outputs: render it first (python -m gan_lessons.render)")
-    png = base64.b64decode(figures[0]) if figures else None
-    return Lesson(path, notebook, heading[2:].strip(), sentence, png)
+    paragraph = rest.strip().split("\n\n", 1)[0]
+    sentence = re.split(r"(?<=[.!?])\s", " ".join(paragraph.split()), maxsplit=1)[0]
+    figure = next((output["data"]["image/png"] for cell in code for output in cell.outputs
+                   if "image/png" in output.get("data", {})), None)
+    return Lesson(path, notebook, heading[2:].strip(), sentence, base64.b64decode(figure) if figure else None)
 
 
 def _navigation(lessons: list[Lesson], index: int) -> str:
@@ -104,7 +104,8 @@ def index_page(lessons: list[Lesson]) -> str:
                   if lesson.figure_png else "")
         items.append(f'<li><a href="{lesson.page}"><h2>{_inline_markdown(lesson.title)}</h2></a>'
                      f"<p>{_inline_markdown(lesson.sentence)}</p>{figure}</li>")
-    return (TEMPLATES / "index.html").read_text().replace("{{ lessons }}", "\n".join(items))
+    page = (TEMPLATES / "index.html").read_text().replace("{{ mathjax }}", MATHJAX_URL)
+    return page.replace("{{ lessons }}", "\n".join(items))
 
 
 def build(out: Path, notebooks: list[Path] | None = None) -> list[Path]:
