@@ -110,9 +110,16 @@ def test_ema_generator_tracks_a_moving_average_and_round_trips(tmp_path):
     start = values(model.generator.weights)
     np.testing.assert_array_equal(values(model.ema_generator.weights)[0], start[0])
     real = np.random.default_rng(0).normal(size=(16, 2)).astype("float32")
-    model.fit(real, epochs=1, batch_size=16, verbose=0)  # one step: average = (start + new) / 2
+    model.fit(real, epochs=1, batch_size=16, verbose=0)  # step 1: warm-up decay min(0.5, 2/11) = 2/11
     for average, old, new in zip(model.ema_generator.weights, start, model.generator.weights):
-        np.testing.assert_allclose(average.numpy(), 0.5 * old + 0.5 * new.numpy(), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(average.numpy(), 2 / 11 * old + 9 / 11 * new.numpy(), rtol=1e-6, atol=1e-7)
+    previous, before = values(model.ema_generator.weights), values(model.generator.weights)
+    model.fit(real, epochs=1, batch_size=16, verbose=0)  # step 2: min(0.5, 3/12) = 1/4
+    for average, old, new in zip(model.ema_generator.weights, previous, model.generator.weights):
+        np.testing.assert_allclose(average.numpy(), 0.25 * old + 0.75 * new.numpy(), rtol=1e-6, atol=1e-7)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, values(model.generator.weights)))
+    later = keras.ops.convert_to_numpy(model.ema_decay(10_000))
+    assert later == pytest.approx(0.5)  # after the warm-up the decay is the asked ema
     assert not model.ema_generator.trainable_weights
     model.save(tmp_path / "gan.keras")
     restored = keras.saving.load_model(tmp_path / "gan.keras")
