@@ -131,7 +131,10 @@ class ResumableTraining(keras.callbacks.Callback):
         return f"{type(self.model).__name__}:{json.dumps(shapes)}"
 
     def _random_streams(self) -> list:
-        return [sg.state for layer in self.model._flatten_layers() for sg in layer._seed_generators]
+        """The states of the model's random-number streams (its SeedGenerators): the variables of the
+        model that are not weights (``save_weights`` leaves them out)."""
+        weights = {id(w) for w in self.model.weights}
+        return [v for v in self.model.non_trainable_variables if id(v) not in weights]
 
     def on_train_begin(self, logs=None):
         weights, metadata = self.directory / self.WEIGHTS, self.directory / self.METADATA
@@ -163,7 +166,7 @@ class ResumableTraining(keras.callbacks.Callback):
                              "delete the folder to start afresh") from error
         for state, value in zip(self._random_streams(), streams):
             state.assign(np.asarray(value, dtype=state.dtype))
-        self.model._initial_epoch = epoch  # what keras.callbacks.BackupAndRestore sets, read by fit
+        start_fit_at(self.model, epoch)
 
     def on_epoch_end(self, epoch, logs=None):
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -178,6 +181,13 @@ class ResumableTraining(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         for name in (self.WEIGHTS, self.METADATA):
             (self.directory / name).unlink(missing_ok=True)
+
+
+def start_fit_at(model: keras.Model, epoch: int) -> None:
+    """Make the ``fit`` that is starting continue at ``epoch``. Keras has no public route for this:
+    it is what ``keras.callbacks.BackupAndRestore`` does (a private attribute that ``fit`` reads after
+    ``on_train_begin``); ``tests/test_training_safety.py`` fails loudly if Keras changes it."""
+    model._initial_epoch = epoch
 
 
 class StopOnNonFinite(keras.callbacks.Callback):

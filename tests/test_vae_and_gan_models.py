@@ -140,3 +140,25 @@ def test_packing_concatenates_consecutive_samples():
 def test_bad_gan_options_are_rejected():
     with pytest.raises(ValueError, match="real_label"):
         GAN(networks.mlp_generator(2), networks.mlp_discriminator(), real_label=0.3)
+
+
+def test_packing_with_an_odd_batch_is_a_clear_error():
+    model = tiny_gan(packing=2)
+    real = np.random.default_rng(0).normal(size=(15, 2)).astype("float32")
+    with pytest.raises(Exception, match="multiple of 2"):
+        model.fit(real, epochs=1, batch_size=15, verbose=0)
+    dataset = data.make_dataset(real, batch_size=4, drop_remainder=True)
+    assert [len(batch) for batch in dataset] == [4, 4, 4]
+    tiny_gan(packing=2).fit(dataset, epochs=1, verbose=0)
+
+
+def test_vae_decode_is_a_stable_sigmoid():
+    import warnings
+
+    model = tiny_vae()
+    last = [layer for layer in model.decoder.layers if hasattr(layer, "bias")][-1]
+    last.bias.assign(np.full(last.bias.shape, -1e4, "float32"))  # logits of about −10,000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        probabilities = model.decode(np.zeros((3, 2), "float32"))
+    assert probabilities.min() >= 0 and probabilities.max() < 1e-30

@@ -93,6 +93,14 @@ class GAN(SubNetworkConfig, keras.Model):
 
     def discriminate(self, x, training: bool = False):
         """D's logits for a batch (packed first when ``packing > 1``)."""
+        if self.packing > 1:
+            message = (f"with packing={self.packing} every batch size must be a multiple of {self.packing}: choose "
+                       "such a batch size, and drop the smaller last batch (data.make_dataset(..., "
+                       "drop_remainder=True)) unless the data size is a multiple too")
+            static = x.shape[0]
+            if static is not None and static % self.packing:
+                raise ValueError(f"{message}; got a batch of {static}")
+            tf.debugging.assert_equal(ops.shape(x)[0] % self.packing, 0, message=message)
         return self.discriminator(pack(x, self.packing), training=training)
 
     def _noise(self, batch_size):
