@@ -45,7 +45,8 @@ def test_every_stored_claim_holds(notebook):
     """The sentences that interpret a run are checked by it (gan_lessons.claims); the stored full
     render must show every one of them true, and each lesson makes several."""
     path, nb = notebook
-    assert render.claim_problems(nb, MIN_CLAIMS) == [], f"{path.name}: re-render it after fixing the prose or the run"
+    problems = render.claim_problems(nb, MIN_CLAIMS)
+    assert not problems, f"{path.name}: {'; '.join(problems)} — fix the prose or the run, then re-render"
 
 
 def test_every_code_cell_ran_once_in_order(notebook):
