@@ -1,5 +1,5 @@
-"""Callbacks: sample grids that draw inside the notebook while ``fit`` runs, KL annealing, resumable
-training and a stop on NaN losses."""
+"""Callbacks: sample grids that draw inside the notebook while ``fit`` runs, a progress line, KL
+annealing, resumable training and a stop on NaN losses."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 
 from gan_lessons import config
 from gan_lessons.config import keras
-from gan_lessons.plotting import show_rows
+from gan_lessons.plotting import show_rows, show_text
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -131,7 +131,10 @@ class ResumableTraining(keras.callbacks.Callback):
         return f"{type(self.model).__name__}:{json.dumps(shapes)}"
 
     def _random_streams(self) -> list:
-        return [sg.state for layer in self.model._flatten_layers() for sg in layer._seed_generators]
+        """The states of the model's random-number streams (its SeedGenerators): the variables of the
+        model that are not weights (``save_weights`` leaves them out)."""
+        weights = {id(w) for w in self.model.weights}
+        return [v for v in self.model.non_trainable_variables if id(v) not in weights]
 
     def on_train_begin(self, logs=None):
         weights, metadata = self.directory / self.WEIGHTS, self.directory / self.METADATA
@@ -163,7 +166,7 @@ class ResumableTraining(keras.callbacks.Callback):
                              "delete the folder to start afresh") from error
         for state, value in zip(self._random_streams(), streams):
             state.assign(np.asarray(value, dtype=state.dtype))
-        self.model._initial_epoch = epoch  # what keras.callbacks.BackupAndRestore sets, read by fit
+        start_fit_at(self.model, epoch)
 
     def on_epoch_end(self, epoch, logs=None):
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -178,6 +181,13 @@ class ResumableTraining(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         for name in (self.WEIGHTS, self.METADATA):
             (self.directory / name).unlink(missing_ok=True)
+
+
+def start_fit_at(model: keras.Model, epoch: int) -> None:
+    """Make the ``fit`` that is starting continue at ``epoch``. Keras has no public route for this:
+    it is what ``keras.callbacks.BackupAndRestore`` does (a private attribute that ``fit`` reads after
+    ``on_train_begin``); ``tests/test_training_safety.py`` fails loudly if Keras changes it."""
+    model._initial_epoch = epoch
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
@@ -195,10 +205,48 @@ class StopOnNonFinite(keras.callbacks.Callback):
         self._epoch = epoch
 
 
-def long_run(name: str) -> list[keras.callbacks.Callback]:
+class Progress(keras.callbacks.Callback):
+    """One line, rewritten after every epoch, saying how far a long ``fit`` is and how long is left:
+    ``label: epoch 12/40 · 31 s elapsed · about 72 s left · d_loss 0.61``. In a notebook the line
+    is updated in place, so the stored output stays one line; elsewhere nothing is printed.
+
+    ``total`` counts epochs over several ``fit`` calls (e.g. a loop of short fits); by default it is
+    the ``epochs`` of the current ``fit``.
+    """
+
+    def __init__(self, label: str = "training", total: int | None = None, show: tuple[str, ...] = ()):
+        super().__init__()
+        if total is not None and total < 1:
+            raise ValueError(f"total must be at least 1, got {total}")
+        self.label, self.total, self.show = label, total, tuple(show)
+        self.run, self.done, self.seconds, self._display = 0, 0, 0.0, None
+
+    def on_train_begin(self, logs=None):
+        if not self.total or self.run == 0:  # over several fits, the time between them counts too
+            self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.perf_counter()
+        self.seconds += now - self._start
+        self._start = now
+        self.run += 1  # epochs trained while watched (a resumed fit starts past epoch 0)
+        self.done = self.run if self.total else epoch + 1
+        total = self.total or self.params.get("epochs") or self.done
+        left = self.seconds / self.run * max(total - self.done, 0)
+        values = " · ".join(f"{name} {float(logs[name]):.3g}" for name in self.show if logs and name in logs)
+        line = f"{self.label}: epoch {self.done}/{total} · {self.seconds:.0f} s elapsed"
+        line += f" · about {left:.0f} s left" if self.done < total else " · done"
+        self._write(line + (f" · {values}" if values else ""))
+
+    def _write(self, line: str) -> None:
+        self._display = show_text(line, handle=self._display)
+
+
+def long_run(name: str, label: str | None = None) -> list[keras.callbacks.Callback]:
     """The callbacks every long lesson run gets: resume after a kernel restart from the last
-    finished epoch (state in ``config.training_state_dir(name)``) and stop at the first NaN loss."""
-    return [ResumableTraining(config.training_state_dir(name)), StopOnNonFinite()]
+    finished epoch (state in ``config.training_state_dir(name)``), stop at the first NaN loss, and
+    a progress line (elapsed and remaining time) that is updated in place."""
+    return [ResumableTraining(config.training_state_dir(name)), StopOnNonFinite(), Progress(label or name)]
 
 
 class TimeBudget(keras.callbacks.Callback):

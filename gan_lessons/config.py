@@ -86,12 +86,17 @@ def seed_everything(seed: int = 0) -> None:
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     keras.utils.set_random_seed(seed)
-    # Keras < 3.13 keeps its global SeedGenerator across set_random_seed; drop it so that unseeded
-    # keras.random calls and initializers restart from the new seed (newer Keras does this itself).
+    reset_global_seed_generator()
+    tf.config.experimental.enable_op_determinism()
+
+
+def reset_global_seed_generator() -> None:
+    """Drop Keras' global SeedGenerator so that unseeded ``keras.random`` calls and initializers
+    restart from the seed just set: Keras < 3.13 keeps it across ``set_random_seed`` (newer Keras
+    drops it itself). No public API exists; ``tests/test_config.py`` fails loudly if this one moves."""
     from keras.src.backend.common import global_state
 
     global_state.set_global_attribute("global_seed_generator", None)
-    tf.config.experimental.enable_op_determinism()
 
 
 def _cpu_cores() -> int:

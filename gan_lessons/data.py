@@ -245,8 +245,10 @@ def make_dataset(
     shuffle: bool = True,
     seed: int = 0,
     dynamic_binarization: bool = False,
+    drop_remainder: bool = False,
 ) -> tf.data.Dataset:
     """A tf.data pipeline: shuffle afresh every epoch, batch, (optionally) binarize afresh, prefetch.
+    ``drop_remainder`` drops a smaller last batch (e.g. for a GAN that packs samples in pairs).
 
     Prefer it to passing arrays to ``fit``: under a global seed, Keras' own array shuffling
     repeats the same order every epoch (lesson 00 shows it), while this pipeline reshuffles.
@@ -261,7 +263,7 @@ def make_dataset(
     ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if dynamic_binarization:
         # One stateless seed pair per batch from a seeded stream that is redrawn every epoch:
         # a stateful op in ``map`` would replay the same pixels each epoch under a global seed.

@@ -96,7 +96,7 @@ def check_kl_estimate(estimate: float, samples: int = 100_000) -> bool:
 
 
 def check_iwae_bounds(nll_by_k: dict[int, float]) -> bool:
-    """Lesson 02, exercise 3: NLL estimates −L_k for several k; they must be positive (nats) and
+    """Lesson 02, exercise 2: NLL estimates −L_k for several k; they must be positive (nats) and
     fall as k grows (L_1 ≤ L_k ≤ log p(x)), up to Monte Carlo noise."""
     ks = sorted(nll_by_k)
     values = [float(nll_by_k[k]) for k in ks]

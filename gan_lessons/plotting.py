@@ -16,6 +16,23 @@ from gan_lessons.data import unscale_pixels
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80, "axes.spines.top": False, "axes.spines.right": False})
 
 
+def show_text(text: str, markdown: str | None = None, metadata: dict | None = None, handle=None):
+    """Show a line (and its Markdown form) in a notebook, replacing the output of ``handle`` when
+    given; return the display handle, or None outside IPython (then the text is not shown)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython comes with JupyterLab
+        return None
+    if get_ipython() is None:
+        return None
+    bundle = {"text/plain": text} | ({"text/markdown": markdown} if markdown is not None else {})
+    if handle is not None:
+        handle.update(bundle, raw=True, metadata=metadata or {})
+        return handle
+    return display(bundle, raw=True, metadata=metadata or {}, display_id=True)
+
+
 def _as_display_images(images, value_range: str) -> np.ndarray:
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:

@@ -4,8 +4,10 @@
     python -m gan_lessons.render --dry-run --mode fast notebooks/*.ipynb   # time, don't save
 
 Stored outputs come from full mode. The notebook metadata records a fingerprint of its code
-cells and of the package source; ``tests/test_notebook_hygiene.py`` fails when either changed
-since the outputs were rendered, so stale pictures cannot slip into the course.
+cells and of the package source, and every claim the run checked (``gan_lessons.claims``);
+``tests/test_notebook_hygiene.py`` fails when either fingerprint changed since the outputs were
+rendered, or a stored claim is false, so stale pictures and contradicted sentences cannot slip in.
+A false claim in full mode already stops the render with the claim's sentence.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from gan_lessons.claims import stored_claims
 from gan_lessons.config import MODE_VARIABLE, MODES
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -85,9 +88,23 @@ def render(path: Path, cell_timeout: int | None = None) -> float:
         "code_fingerprint": code_fingerprint(notebook),
         "package_fingerprint": package,
         "render_seconds": round(seconds, 1),
+        "claims": stored_claims(notebook),
     }
     nbformat.write(notebook, path)
     return seconds
+
+
+def claim_problems(notebook: nbformat.NotebookNode, minimum: int = 1) -> list[str]:
+    """What is wrong with the claims of a stored render: too few, a false one, or a record in the
+    metadata that differs from the claims shown in the outputs (an edit by hand)."""
+    recorded = notebook.metadata.get(METADATA_KEY, {}).get("claims")
+    if recorded is None:
+        return ["the render recorded no claims (rendered before gan_lessons.claims existed?)"]
+    problems = [] if len(recorded) >= minimum else [f"{len(recorded)} claims, fewer than {minimum}"]
+    if recorded != stored_claims(notebook):
+        problems.append("the claims in the metadata differ from those shown in the outputs")
+    problems += [f"false claim: {c['statement']}" for c in recorded if not c["holds"] or c["mode"] != "full"]
+    return problems
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -46,3 +46,13 @@ def test_setup_reports_mode_seed_and_device(monkeypatch):
     assert "mode fast" in line and "seed 3" in line
     assert ("CPU only" in line) or ("GPU:" in line)
     assert "\n" not in line
+
+
+def test_the_private_keras_seed_reset_still_exists_and_works():
+    """seed_everything relies on one private Keras attribute (no public route exists); if Keras moves
+    it, this test says so before a lesson silently loses its reproducibility."""
+    from keras.src.backend.common import global_state
+
+    keras.random.normal((1,))  # creates the global generator
+    config.reset_global_seed_generator()
+    assert global_state.get_global_attribute("global_seed_generator") is None

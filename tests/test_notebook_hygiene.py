@@ -38,6 +38,17 @@ def test_outputs_come_from_a_full_render_of_the_current_code(notebook):
     assert stamp["package_fingerprint"] == render.package_fingerprint(), f"gan_lessons changed since the render; {hint}"
 
 
+MIN_CLAIMS = 3
+
+
+def test_every_stored_claim_holds(notebook):
+    """The sentences that interpret a run are checked by it (gan_lessons.claims); the stored full
+    render must show every one of them true, and each lesson makes several."""
+    path, nb = notebook
+    problems = render.claim_problems(nb, MIN_CLAIMS)
+    assert not problems, f"{path.name}: {'; '.join(problems)} — fix the prose or the run, then re-render"
+
+
 def test_every_code_cell_ran_once_in_order(notebook):
     _, nb = notebook
     counts = [cell.execution_count for cell in code_cells(nb)]

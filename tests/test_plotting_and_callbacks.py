@@ -54,3 +54,21 @@ def test_sample_grid_keeps_snapshots_of_fixed_inputs():
     assert not np.allclose(grid.snapshots[0][1], grid.snapshots[-1][1])
     with pytest.raises(AttributeError, match="model.generate"):
         model.fit(x, epochs=1, verbose=0, callbacks=[SampleGrid(grid.inputs, method="generate")])
+
+
+def test_progress_counts_epochs_within_one_fit_and_across_fits():
+    from gan_lessons.callbacks import Progress
+
+    config_seed = np.random.default_rng(0)
+    x = config_seed.uniform(size=(16, 28, 28, 1)).astype("float32")
+    model = Autoencoder(networks.dense_encoder(2, hidden=(4,)), networks.dense_decoder(2, hidden=(4,)))
+    model.compile(optimizer="adam")
+    single = Progress("one fit")
+    model.fit(x, epochs=3, batch_size=8, verbose=0, callbacks=[single])
+    assert (single.done, single.run) == (3, 3) and single.seconds > 0
+    shared = Progress("loop", total=4)
+    for start in (0, 2):
+        model.fit(x, initial_epoch=start, epochs=start + 2, batch_size=8, verbose=0, callbacks=[shared])
+    assert shared.done == 4
+    with pytest.raises(ValueError, match="total"):
+        Progress(total=0)

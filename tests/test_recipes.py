@@ -57,9 +57,9 @@ def test_recipes_reject_data_they_cannot_use():
 def test_long_runs_keep_their_state_per_mode_under_the_chosen_folder(monkeypatch, tmp_path):
     monkeypatch.setenv(config.STATE_VARIABLE, str(tmp_path))
     monkeypatch.setenv(config.MODE_VARIABLE, "fast")
-    resumable, stop = callbacks.long_run("03_dcgan")
+    resumable, stop, progress = callbacks.long_run("03_dcgan")
     assert resumable.directory == tmp_path / "fast" / "03_dcgan"  # a test run never touches a full run's state
-    assert isinstance(stop, callbacks.StopOnNonFinite)
+    assert isinstance(stop, callbacks.StopOnNonFinite) and isinstance(progress, callbacks.Progress)
     monkeypatch.setenv(config.MODE_VARIABLE, "full")
     assert config.training_state_dir("03_dcgan") == tmp_path / "full" / "03_dcgan"
     monkeypatch.delenv(config.STATE_VARIABLE)

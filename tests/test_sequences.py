@@ -142,3 +142,68 @@ def test_the_lstm_gan_refuses_mismatched_players_and_bad_sequences():
         model.train_on_batch(np.zeros((4, 5, 1), np.float32))
     with pytest.raises(Exception, match=r"\[-1, 1\]"):
         model.train_on_batch(np.full((4, 6, 1), 3.0, np.float32))
+
+
+def _sines(frequency, amplitude, seed=0):
+    """Exact sines with the given per-sequence frequencies and amplitudes and random phases."""
+    phase = np.random.default_rng(seed).uniform(-np.pi, np.pi, len(frequency))
+    t = np.arange(30)
+    return (amplitude[:, None] * np.sin(2 * np.pi * frequency[:, None] * t / 30 + phase[:, None]))[..., None]
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    return data.sine_waves(1000, seed=11)
+
+
+def test_range_coverage_and_wasserstein_match_closed_forms():
+    assert evaluation.range_coverage(np.linspace(1, 5, 800), (1, 5)) == 1.0
+    assert evaluation.range_coverage(np.linspace(1, 4, 800), (1, 5)) == 0.75  # two of eight bins empty
+    assert evaluation.range_coverage(np.full(100, 3.0), (1, 5)) == 0.125
+    # W1(U[0, 1], U[0, 1] + 0.3) = 0.3; W1(U[1, 4], U[1, 5]) = 3/8 + 1/8 = 0.5
+    a = np.linspace(0, 1, 4001)
+    assert evaluation.wasserstein_1d(a, a + 0.3) == pytest.approx(0.3, abs=1e-3)
+    assert evaluation.wasserstein_1d(np.linspace(1, 4, 4001), np.linspace(1, 5, 4001)) == pytest.approx(0.5, abs=2e-3)
+
+
+def test_held_out_real_sines_pass_every_target(held_out):
+    result = evaluation.sine_metrics(data.sine_waves(1000, seed=12).x, held_out)
+    assert result["passes"] and result["failed"] == []
+    assert result["frequency_distance"] < 0.03 and result["amplitude_distance"] < 0.03
+
+
+@pytest.mark.parametrize("frequency, amplitude, must_fail", [
+    ((1.0, 4.0), (0.1, 0.9), {"frequency_coverage", "frequency_distance"}),  # a quarter of the frequencies missing
+    ((1.0, 5.0), (0.1, 0.5), {"amplitude_coverage", "amplitude_distance"}),  # half of the amplitudes missing
+    ((1.0, 5.0), (0.5, 0.9), {"amplitude_coverage", "amplitude_distance"}),
+    ((3.0, 3.0), (0.1, 0.9), {"frequency_coverage", "frequency_distance"}),  # collapsed to one frequency
+], ids=["f in [1, 4]", "A in [0.1, 0.5]", "A in [0.5, 0.9]", "f = 3 only"])
+def test_partly_collapsed_sines_fail(held_out, frequency, amplitude, must_fail):
+    rng = np.random.default_rng(3)
+    generated = _sines(rng.uniform(*frequency, 1000), rng.uniform(*amplitude, 1000))
+    result = evaluation.sine_metrics(generated, held_out)
+    assert result["in_range"] > 0.95  # every one of them is a good sine on its own
+    assert not result["passes"] and must_fail <= set(result["failed"]), result["failed"]
+
+
+def test_mmd_anchors_place_a_frequency_collapse_beyond_noise(held_out):
+    result = evaluation.sine_metrics(data.sine_waves(1000, seed=12).x, held_out)
+    assert abs(result["mmd_ratio"]) < 0.05
+    assert result["mmd2_collapsed"] > result["mmd2_noise"] > 0
+    np.testing.assert_allclose(evaluation.sine_fit(evaluation.collapsed_sines(held_out)[:20])[0], 3.0)
+
+
+def test_discriminative_score_has_no_side_effects_and_repeats():
+    import random
+
+    from gan_lessons.config import keras
+
+    real, other = data.sine_waves(100, seed=6).x, data.sine_waves(100, seed=7).x
+    keras.utils.set_random_seed(5)
+    before = (random.random(), np.random.rand(), float(keras.random.uniform(())))
+    keras.utils.set_random_seed(5)
+    first = evaluation.discriminative_score(real, other, epochs=2)
+    after = (random.random(), np.random.rand(), float(keras.random.uniform(())))
+    assert after == before  # the caller's random streams are where they were
+    np.random.seed(123)
+    assert evaluation.discriminative_score(real, other, epochs=2) == first

@@ -92,3 +92,32 @@ def test_a_time_budget_stops_after_the_epoch_that_spends_it():
     assert len(model.fit(data, epochs=3, batch_size=16, verbose=0, callbacks=[generous]).history["d_loss"]) == 3
     with pytest.raises(ValueError, match="seconds"):
         TimeBudget(0)
+
+
+def test_the_random_streams_saved_are_every_seed_generator_of_the_model():
+    """The public route (variables that are not weights) finds exactly the SeedGenerator states that
+    Keras' private layer walk finds; if Keras changes either, this fails loudly."""
+    model, _ = tiny_gan()
+    callback = ResumableTraining("unused")
+    callback.set_model(model)
+    private = [sg.state for layer in model._flatten_layers() for sg in layer._seed_generators]
+    assert sorted(v.path for v in callback._random_streams()) == sorted(v.path for v in private)
+    assert callback._random_streams()
+
+
+def test_start_fit_at_is_what_keras_backup_and_restore_does():
+    import inspect
+
+    from gan_lessons.callbacks import start_fit_at
+
+    assert "self.model._initial_epoch = " in inspect.getsource(keras.callbacks.BackupAndRestore)
+
+    class StartAtTwo(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            start_fit_at(self.model, 2)
+
+    model, points = tiny_gan()
+    seen = []
+    trace = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append(epoch))
+    model.fit(points, epochs=4, batch_size=16, verbose=0, callbacks=[StartAtTwo(), trace])
+    assert seen == [2, 3]

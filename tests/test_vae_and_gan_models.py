@@ -110,9 +110,16 @@ def test_ema_generator_tracks_a_moving_average_and_round_trips(tmp_path):
     start = values(model.generator.weights)
     np.testing.assert_array_equal(values(model.ema_generator.weights)[0], start[0])
     real = np.random.default_rng(0).normal(size=(16, 2)).astype("float32")
-    model.fit(real, epochs=1, batch_size=16, verbose=0)  # one step: average = (start + new) / 2
+    model.fit(real, epochs=1, batch_size=16, verbose=0)  # step 1: warm-up decay min(0.5, 2/11) = 2/11
     for average, old, new in zip(model.ema_generator.weights, start, model.generator.weights):
-        np.testing.assert_allclose(average.numpy(), 0.5 * old + 0.5 * new.numpy(), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(average.numpy(), 2 / 11 * old + 9 / 11 * new.numpy(), rtol=1e-6, atol=1e-7)
+    previous, before = values(model.ema_generator.weights), values(model.generator.weights)
+    model.fit(real, epochs=1, batch_size=16, verbose=0)  # step 2: min(0.5, 3/12) = 1/4
+    for average, old, new in zip(model.ema_generator.weights, previous, model.generator.weights):
+        np.testing.assert_allclose(average.numpy(), 0.25 * old + 0.75 * new.numpy(), rtol=1e-6, atol=1e-7)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, values(model.generator.weights)))
+    later = keras.ops.convert_to_numpy(model.ema_decay(10_000))
+    assert later == pytest.approx(0.5)  # after the warm-up the decay is the asked ema
     assert not model.ema_generator.trainable_weights
     model.save(tmp_path / "gan.keras")
     restored = keras.saving.load_model(tmp_path / "gan.keras")
@@ -133,3 +140,25 @@ def test_packing_concatenates_consecutive_samples():
 def test_bad_gan_options_are_rejected():
     with pytest.raises(ValueError, match="real_label"):
         GAN(networks.mlp_generator(2), networks.mlp_discriminator(), real_label=0.3)
+
+
+def test_packing_with_an_odd_batch_is_a_clear_error():
+    model = tiny_gan(packing=2)
+    real = np.random.default_rng(0).normal(size=(15, 2)).astype("float32")
+    with pytest.raises(Exception, match="multiple of 2"):
+        model.fit(real, epochs=1, batch_size=15, verbose=0)
+    dataset = data.make_dataset(real, batch_size=4, drop_remainder=True)
+    assert [len(batch) for batch in dataset] == [4, 4, 4]
+    tiny_gan(packing=2).fit(dataset, epochs=1, verbose=0)
+
+
+def test_vae_decode_is_a_stable_sigmoid():
+    import warnings
+
+    model = tiny_vae()
+    last = [layer for layer in model.decoder.layers if hasattr(layer, "bias")][-1]
+    last.bias.assign(np.full(last.bias.shape, -1e4, "float32"))  # logits of about −10,000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        probabilities = model.decode(np.zeros((3, 2), "float32"))
+    assert probabilities.min() >= 0 and probabilities.max() < 1e-30

@@ -10,7 +10,10 @@ label smoothing (real target 0.9), several D steps per G step, the original satu
 (for the lesson on why it fails), and PacGAN packing (Lin et al. 2018): D judges ``packing``
 samples at once, concatenated along the last axis, which makes a collapsed generator easy to spot;
 and an exponential moving average (EMA) of the generator's weights for sampling (Yazıcı et al. 2019):
-the average of the last few hundred generators is smoother than any single one of them.
+the average of the last few hundred generators is smoother than any single one of them. The average
+warms up as TensorFlow's ``ExponentialMovingAverage`` does with ``num_updates``: after generator step
+t its decay is min(ema, (1 + t)/(10 + t)), so early averages forget the random initialization at once
+instead of holding e.g. 0.999^500 ≈ 61 % of it after 500 steps.
 """
 
 from __future__ import annotations
@@ -90,6 +93,14 @@ class GAN(SubNetworkConfig, keras.Model):
 
     def discriminate(self, x, training: bool = False):
         """D's logits for a batch (packed first when ``packing > 1``)."""
+        if self.packing > 1:
+            message = (f"with packing={self.packing} every batch size must be a multiple of {self.packing}: choose "
+                       "such a batch size, and drop the smaller last batch (data.make_dataset(..., "
+                       "drop_remainder=True)) unless the data size is a multiple too")
+            static = x.shape[0]
+            if static is not None and static % self.packing:
+                raise ValueError(f"{message}; got a batch of {static}")
+            tf.debugging.assert_equal(ops.shape(x)[0] % self.packing, 0, message=message)
         return self.discriminator(pack(x, self.packing), training=training)
 
     def _noise(self, batch_size):
@@ -116,8 +127,9 @@ class GAN(SubNetworkConfig, keras.Model):
             g_loss = generator_loss(self.discriminate(fake, training=True), self.saturating)
         self.g_optimizer.apply(tape.gradient(g_loss, g_variables), g_variables)
         if self.ema_generator is not None:
+            decay = self.ema_decay(self.g_optimizer.iterations)
             for average, current in zip(self.ema_generator.weights, self.generator.weights):
-                average.assign(self.ema * average + (1.0 - self.ema) * current)
+                average.assign(decay * average + (1.0 - decay) * ops.cast(current, average.dtype))
 
         self._update(d_loss, g_loss, real_logits, fake_logits)
         return {m.name: m.result() for m in self.metrics}
@@ -129,6 +141,11 @@ class GAN(SubNetworkConfig, keras.Model):
         self._update(discriminator_loss(real_logits, fake_logits, self.real_label),
                      generator_loss(fake_logits, self.saturating), real_logits, fake_logits)
         return {m.name: m.result() for m in self.metrics}
+
+    def ema_decay(self, steps):
+        """The weight average's decay after ``steps`` generator updates: min(ema, (1 + t)/(10 + t))."""
+        t = ops.cast(steps, "float32")
+        return ops.minimum(self.ema, (1.0 + t) / (10.0 + t))
 
     def _update(self, d_loss, g_loss, real_logits, fake_logits):
         self.trackers["d_loss"].update_state(d_loss)

@@ -9,8 +9,10 @@ predictions) when generating. Against posterior collapse — a strong autoregres
 ignores z, KL → 0 — two standard cures: a KL weight annealed from 0 to 1
 (``callbacks.KLAnnealing``, Bowman et al.) and free bits (Kingma et al. 2016), which stop charging
 for the first λ nats of each latent dimension's batch-averaged KL. A third weakens the decoder
-instead: ``input_dropout`` hides some teacher-forced inputs. With annealing or free bits the
-optimised loss is not a bound; the trackers always report the true KL and −ELBO.
+instead: ``input_dropout`` hides some teacher-forced inputs. Free bits charge max(λ, KL_j) ≥ KL_j,
+so their loss is still an upper bound on −log p(x), only a looser one; a KL weight below 1 (early in
+annealing) charges less than the KL, and that loss is no bound at all. Either way the trackers report
+the true KL and the β = 1 −ELBO, the numbers to compare.
 """
 
 from __future__ import annotations

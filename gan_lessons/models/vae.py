@@ -6,7 +6,8 @@ Per example, the loss is the negative evidence lower bound, in nats:
    + \beta\,\underbrace{\mathrm{KL}(q(z \mid x) \,\|\, \mathcal N(0, I))}_{\text{closed form}},
 
 the reconstruction summed over the 784 pixels (not averaged: it is added to a KL summed over the
-latent dimensions) and estimated with one reparameterized sample. β = 1 gives the true bound.
+latent dimensions) and estimated with one reparameterized sample. β = 1 gives the bound itself; β > 1
+a looser upper bound on −log p(x); β < 1 no bound at all (``neg_elbo`` is always the β = 1 value).
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ class VAE(SubNetworkConfig, keras.Model):
 
     def decode(self, codes, batch_size: int = 256) -> np.ndarray:
         """Pixel probabilities σ(logits) for each code: the mean of p(x | z)."""
-        return 1.0 / (1.0 + np.exp(-predict_in_batches(self.decoder, codes, batch_size)))
+        logits = predict_in_batches(self.decoder, codes, batch_size)
+        return 0.5 * (1.0 + np.tanh(0.5 * logits))  # = 1 / (1 + e^-x), without overflow for large |x|
 
     def reconstruct(self, images) -> np.ndarray:
         """Decode the posterior mean of each image."""
