@@ -97,7 +97,7 @@ def test_unknown_source_and_missing_file_are_clear_errors(monkeypatch, tmp_path)
     with pytest.raises(ValueError, match="source must be one of"):
         data.load_digits("internet")
     monkeypatch.setattr(data, "DATA_DIR", tmp_path)  # as if $GAN_LESSONS_DATA named an empty folder
-    with pytest.raises(FileNotFoundError, match=r"digits.npz is missing from .*, the folder \$GAN_LESSONS_DATA points at"):
+    with pytest.raises(FileNotFoundError, match=r"digits.npz is missing from .*, the folder \$GAN_LESSONS_DATA"):
         data.load_digits("bundled")
 
 
