@@ -39,7 +39,8 @@ def test_every_lesson_names_the_course_kernel_and_guards_its_first_cell(path):
     assert notebook.metadata.kernelspec.name == course.KERNEL_NAME
     assert notebook.metadata.kernelspec.display_name == course.KERNEL_DISPLAY_NAME
     first = next(cell for cell in notebook.cells if cell.cell_type == "code").source
-    assert first.startswith("try:") and "import gan_lessons\nexcept ModuleNotFoundError:" in first
+    assert first.startswith("try:") and "\n    import gan_lessons  # noqa: F401" in first
+    assert "\nexcept ModuleNotFoundError:\n    raise ModuleNotFoundError(" in first
 
 
 def test_a_kernel_without_the_package_is_told_in_one_line_what_to_do(tmp_path):
