@@ -103,8 +103,9 @@ def register_kernel(python: Path) -> None:
 
 
 def write_lab_settings(prefix: Path) -> Path:
-    """Write ``LAB_OVERRIDES`` where the JupyterLab installed under ``prefix`` reads its defaults."""
-    path = prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    """Write ``LAB_OVERRIDES`` where the JupyterLab installed under ``prefix`` reads default settings
+    (its own file in ``overrides.d``, so that an ``overrides.json`` of the environment stays as it is)."""
+    path = prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "gan-lessons.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(LAB_OVERRIDES, indent=2) + "\n")
     return path

@@ -88,7 +88,7 @@ def test_set_up_registers_the_course_kernel_and_keeps_it(tmp_path, monkeypatch):
 
 def test_lab_settings_are_ones_the_installed_jupyterlab_knows(tmp_path):
     path = course.write_lab_settings(tmp_path)
-    assert path == tmp_path / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    assert path == tmp_path / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "gan-lessons.json"
     schemas = Path(sys.prefix) / "share" / "jupyter" / "lab" / "schemas"
     for plugin, values in json.loads(path.read_text()).items():
         package, name = plugin.split(":")
@@ -131,7 +131,8 @@ def test_course_lab_opens_on_the_repository_quietly_and_stops_cleanly_on_ctrl_c(
         names = {item["name"] for item in _get_json(f"{base}/api/contents?token={token}")["content"]}
         assert {"README.md", "TEACHING.md", "notebooks"} <= names  # rooted in the repository
         news = _get_json(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}")
-        assert news["settings"]["fetchNews"] == "false"  # no "get notified about Jupyter news?" pop-up
+        defaults = news["schema"]["properties"]  # the course's overrides are the defaults of its lab
+        assert defaults["fetchNews"]["default"] == "false"  # no "get notified about Jupyter news?" pop-up
         runtime = Path(environment["JUPYTER_RUNTIME_DIR"])
         assert list(runtime.glob("jpserver-*.json"))
         os.killpg(lab.pid, signal.SIGINT)
