@@ -139,9 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__)
         return 2
     action, rest = args[0], args[1:]
-    if action == "kernel":
+    if action == "kernel":  # only the kernel: another environment's JupyterLab settings stay its owner's
         register_kernel(Path(sys.executable))
-        print(f"[course] lab settings: {write_lab_settings(Path(sys.prefix))}", flush=True)
         return 0
     python = str(ensure_environment())
     if action == "lab":  # the file browser opens on the repository: the lessons, README and TEACHING
