@@ -242,11 +242,11 @@ class Progress(keras.callbacks.Callback):
         self._display = show_text(line, handle=self._display)
 
 
-def long_run(name: str, label: str | None = None) -> list[keras.callbacks.Callback]:
+def long_run(name: str) -> list[keras.callbacks.Callback]:
     """The callbacks every long lesson run gets: resume after a kernel restart from the last
     finished epoch (state in ``config.training_state_dir(name)``), stop at the first NaN loss, and
-    a progress line (elapsed and remaining time) that is updated in place."""
-    return [ResumableTraining(config.training_state_dir(name)), StopOnNonFinite(), Progress(label or name)]
+    a progress line named ``name`` (elapsed and remaining time) that is updated in place."""
+    return [ResumableTraining(config.training_state_dir(name)), StopOnNonFinite(), Progress(name)]
 
 
 class TimeBudget(keras.callbacks.Callback):

@@ -352,6 +352,11 @@ def range_coverage(values: np.ndarray, value_range: tuple[float, float], bins: i
     return float(np.mean(counts >= min_share * len(values) / bins))
 
 
+def _within(values: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    """Which ``values`` lie in the closed interval ``value_range``."""
+    return (values >= value_range[0]) & (values <= value_range[1])
+
+
 def wasserstein_1d(a: np.ndarray, b: np.ndarray) -> float:
     """Earth-mover (Wasserstein-1) distance between two 1-D samples: the mean gap between their
     quantile functions, evaluated on a common grid of 1,000 levels."""
@@ -394,7 +399,7 @@ def _compute_sine_anchors(reference: SineWaves, seed: int) -> dict:
 def sine_metrics(generated: np.ndarray, reference: SineWaves, *, seed: int = 0) -> dict:
     """How sine-like a set of generated sequences is, against held-out real sines (``reference``):
 
-    ``in_range`` — share whose fitted f lies in [1, 5] and A in [0.1, 0.9] (the data's ranges);
+    ``in_range`` — share whose fitted f and A lie in ``FREQUENCY_RANGE`` and ``AMPLITUDE_RANGE`` (the data's);
     ``frequency_coverage``/``amplitude_coverage`` — :func:`range_coverage` of the fitted values;
     ``frequency_distance``/``amplitude_distance`` — :func:`wasserstein_1d` between the fitted values
     of generated and real sines, as a share of the range's width (0 = the same distribution);
@@ -414,7 +419,7 @@ def sine_metrics(generated: np.ndarray, reference: SineWaves, *, seed: int = 0) 
     mmd2_noise, mmd2_collapsed = anchors["mmd2_noise"], anchors["mmd2_collapsed"]
     real_frequency, real_amplitude = anchors["frequency"], anchors["amplitude"]
     metrics = {
-        "in_range": float(np.mean((frequency >= 1) & (frequency <= 5) & (amplitude >= 0.1) & (amplitude <= 0.9))),
+        "in_range": float(np.mean(_within(frequency, FREQUENCY_RANGE) & _within(amplitude, AMPLITUDE_RANGE))),
         "frequency_coverage": range_coverage(frequency, FREQUENCY_RANGE),
         "amplitude_coverage": range_coverage(amplitude, AMPLITUDE_RANGE),
         "frequency_distance": wasserstein_1d(frequency, real_frequency) / width_f,
