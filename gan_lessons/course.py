@@ -3,6 +3,8 @@
     python3 -m gan_lessons.course lab     # set up, then open the lessons in JupyterLab
     python3 -m gan_lessons.course test    # set up, then run every test (unit tests + notebooks + website)
     python3 -m gan_lessons.course site    # set up, then build the website into site/
+    python -m gan_lessons.course kernel   # register *this* Python as the course's Jupyter kernel
+                                          # (conda or an installed wheel: no .venv involved)
 
 Standard library only: it runs with the system Python before anything is installed. The
 environment is (re)installed only when ``pyproject.toml`` changed since the last install, so a
@@ -12,8 +14,10 @@ second start takes seconds. Extra arguments go to JupyterLab or pytest.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +26,10 @@ REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".venv"
 STAMP = VENV / ".gan-lessons-installed"
 SUPPORTED = ((3, 10), (3, 12))
+KERNEL_NAME, KERNEL_DISPLAY_NAME = "gan-lessons", "Python (gan-lessons)"
+# JupyterLab settings for the course's own lab only (they live in .venv, not in the user's config):
+# no "get notified about Jupyter news?" pop-up, no update checks.
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 
 
 def venv_python() -> Path:
@@ -29,14 +37,41 @@ def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def _run(command: list[str], what: str) -> None:
+def _run(command: list[str], what: str, quiet: bool = False) -> None:
     print(f"[course] {what}", flush=True)
-    if subprocess.run(command, cwd=REPO).returncode != 0:
+    output = subprocess.DEVNULL if quiet else None
+    if subprocess.run(command, cwd=REPO, stdout=output).returncode != 0:
         raise SystemExit(f"[course] failed: {' '.join(command)}")
 
 
+def run_to_the_end(command: list[str], stop_signal: int = signal.SIGINT) -> int:
+    """Run ``command`` and return its exit code. The child runs in its own session, so Ctrl-C reaches
+    only this process, which sends the child one ``stop_signal`` and waits for it: JupyterLab, sent
+    SIGTERM, shuts its kernels down and removes its runtime files as it normally does. A second
+    Ctrl-C kills the child."""
+    child = subprocess.Popen(command, cwd=REPO, start_new_session=os.name == "posix")
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        print("\n[course] Ctrl-C: stopping (Ctrl-C again to kill)", flush=True)
+        child.send_signal(stop_signal)
+    try:
+        child.wait()
+    except KeyboardInterrupt:
+        child.kill()
+        child.wait()
+    print("[course] stopped", flush=True)
+    return 130
+
+
 def ensure_environment() -> Path:
-    """Create ``.venv`` and install the course with its dev extras unless already up to date."""
+    """Create ``.venv`` and install the course with its dev extras unless already up to date; register
+    its Jupyter kernel and write its lab settings."""
+    if not (REPO / "pyproject.toml").is_file():
+        raise SystemExit(f"[course] this command sets up a clone of the course's repository, and this gan_lessons is "
+                         f"an installed package ({Path(__file__).parent}). Here, `{sys.executable} -m "
+                         "gan_lessons.course kernel` registers this Python as the course's kernel; then open the "
+                         "lessons with `jupyter lab`")
     if sys.version_info[:2] < SUPPORTED[0]:
         raise SystemExit(f"[course] Python 3.10–3.12 is needed; this is {sys.version.split()[0]}")
     if sys.version_info[:2] > SUPPORTED[1]:
@@ -53,7 +88,27 @@ def ensure_environment() -> Path:
         _run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], "updating pip")
         _run([python, "-m", "pip", "install", "--quiet", "-e", f"{REPO}[dev]"], "installing the course")
         STAMP.write_text(wanted)
+    register_kernel(venv_python())
+    write_lab_settings(VENV)
     return venv_python()
+
+
+def register_kernel(python: Path) -> None:
+    """Register ``python`` as the Jupyter kernel "Python (gan-lessons)" for this user, so that any
+    Jupyter on the machine (JupyterLab, Notebook, VS Code) runs the lessons in the course's environment;
+    every lesson's kernelspec names it. Re-registering replaces it (the last set-up wins)."""
+    command = [str(python), "-m", "ipykernel", "install", "--user", f"--name={KERNEL_NAME}",
+               f"--display-name={KERNEL_DISPLAY_NAME}"]
+    _run(command, f"registering the Jupyter kernel \"{KERNEL_DISPLAY_NAME}\"", quiet=True)
+
+
+def write_lab_settings(prefix: Path) -> Path:
+    """Write ``LAB_OVERRIDES`` where the JupyterLab installed under ``prefix`` reads default settings
+    (its own file in ``overrides.d``, so that an ``overrides.json`` of the environment stays as it is)."""
+    path = prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "gan-lessons.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(LAB_OVERRIDES, indent=2) + "\n")
+    return path
 
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
@@ -78,25 +133,32 @@ def ensure_browser() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``lab``, ``test`` or ``site``, followed by arguments for JupyterLab, pytest or the
-    site builder."""
+    site builder; or ``kernel``."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in ("lab", "test", "site"):
+    if not args or args[0] not in ("lab", "test", "site", "kernel"):
         print(__doc__)
         return 2
     action, rest = args[0], args[1:]
+    if action == "kernel":  # only the kernel: another environment's JupyterLab settings stay its owner's
+        register_kernel(Path(sys.executable))
+        return 0
     python = str(ensure_environment())
-    if action == "lab":
-        command = [python, "-m", "jupyter", "lab", f"--notebook-dir={REPO / 'notebooks'}"]
+    if action == "lab":  # the file browser opens on the repository: the lessons, README and TEACHING
+        command, stop = [python, "-m", "jupyter", "lab", f"--ServerApp.root_dir={REPO}"], signal.SIGTERM
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")  # containers often run as root
     elif action == "site":
-        command = [python, "-m", "gan_lessons.site"]
+        command, stop = [python, "-m", "gan_lessons.site"], signal.SIGTERM
     else:
         ensure_browser()
-        command = [python, "-m", "pytest"]
+        command, stop = [python, "-m", "pytest"], signal.SIGINT  # pytest reports what ran, then stops
     print(f"[course] running: {' '.join(['python', *command[1:], *rest])}", flush=True)
-    return subprocess.run(command + rest, cwd=REPO).returncode
+    return run_to_the_end(command + rest, stop)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # during set-up (pip, venv): one line, no traceback
+        print("\n[course] interrupted", file=sys.stderr)
+        sys.exit(130)

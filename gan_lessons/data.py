@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 import threading
 import urllib.request
@@ -21,7 +22,11 @@ from gan_lessons.config import tf
 SOURCES = ("auto", "bundled", "keras")
 VALUE_RANGES = ("unit", "signed")
 IMAGE_SHAPE = (28, 28)
-DATA_DIR = Path(os.environ.get("GAN_LESSONS_DATA", Path(__file__).resolve().parents[1] / "data"))
+DATA_VARIABLE = "GAN_LESSONS_DATA"
+# The files the lessons load travel inside the package (so a wheel carries them); ``data/`` at the
+# top of the repository keeps the scripts that build them, and their provenance.
+BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
+DATA_DIR = Path(os.environ.get(DATA_VARIABLE) or BUNDLED_DIR)
 BUNDLED_FILE = "digits.npz"
 MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
@@ -53,7 +58,7 @@ def load_digits(
 ) -> Digits:
     """Load MNIST digits; ``n_train``/``n_test`` keep a class-balanced head of each split.
 
-    ``source="bundled"``: the 5,000-digit subset in ``data/`` (always offline, what lessons use).
+    ``source="bundled"``: the 5,000-digit subset in ``gan_lessons/bundled/`` (always offline, what lessons use).
     ``source="keras"``: full MNIST from the Keras cache or its download; raises if neither works.
     ``source="auto"``: full MNIST when it can be had within ``timeout`` seconds, else the subset.
     Prints one line saying which data it returns unless ``verbose=False``.
@@ -87,13 +92,23 @@ def load_digits(
 def _load_bundled() -> Digits:
     path = DATA_DIR / BUNDLED_FILE
     if not path.is_file():
-        raise FileNotFoundError(
-            f"the bundled digits are missing: no {BUNDLED_FILE} in {DATA_DIR}. They ship with the "
-            "repository; install the course from a clone with `pip install -e .`, point "
-            "GAN_LESSONS_DATA at a folder holding the file, or rebuild it with "
-            "`python data/build_digits.py`."
-        )
+        raise missing_data_error(BUNDLED_FILE, "build_digits.py")
     return _digits_from_npz(path, "bundled MNIST subset")
+
+
+def missing_data_error(name: str, build_script: str) -> FileNotFoundError:
+    """The error for a course data file that is not where the lessons look, with a fix that works
+    from where the user is: a clone can restore or rebuild the file, an installed wheel reinstalls."""
+    where = f"{name} is missing from {DATA_DIR}"
+    if DATA_DIR != BUNDLED_DIR:
+        return FileNotFoundError(f"{where}, the folder ${DATA_VARIABLE} points at: copy the file there or unset it")
+    repository = BUNDLED_DIR.parents[1]
+    script = repository / "data" / build_script
+    if script.is_file():  # a clone: git has the file; the script rebuilds it
+        return FileNotFoundError(f"{where}: restore it with `git -C {repository} checkout -- "
+                                 f"gan_lessons/bundled/{name}` or rebuild it with `python {script}`")
+    return FileNotFoundError(f"{where}: this installation is incomplete; reinstall the course with `{sys.executable} "
+                             "-m pip install --force-reinstall --no-deps <the wheel or URL it came from>`")
 
 
 def _digits_from_npz(path: Path, source: str) -> Digits:

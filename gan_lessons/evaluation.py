@@ -13,8 +13,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from gan_lessons import data
 from gan_lessons.config import keras
-from gan_lessons.data import DATA_DIR, SineWaves, check_images
+from gan_lessons.data import SineWaves, check_images, missing_data_error
 from gan_lessons.models.base import predict_in_batches
 
 layers = keras.layers
@@ -43,7 +44,7 @@ def build_classifier() -> keras.Model:
 
 
 class ReferenceClassifier:
-    """The trained classifier from ``data/``: class probabilities and penultimate-layer features."""
+    """The trained classifier from ``gan_lessons/bundled/``: class probabilities and penultimate-layer features."""
 
     def __init__(self, model: keras.Model, test_accuracy: float):
         self.model = model
@@ -80,12 +81,10 @@ class ReferenceClassifier:
 
 @lru_cache(maxsize=1)
 def load_classifier() -> ReferenceClassifier:
-    """The course's one reference classifier (weights and recorded accuracy from ``data/``)."""
-    weights, report = DATA_DIR / CLASSIFIER_WEIGHTS, DATA_DIR / CLASSIFIER_REPORT
+    """The course's one reference classifier (weights and recorded accuracy, bundled with the package)."""
+    weights, report = data.DATA_DIR / CLASSIFIER_WEIGHTS, data.DATA_DIR / CLASSIFIER_REPORT
     if not weights.is_file() or not report.is_file():
-        raise FileNotFoundError(
-            f"the reference classifier is missing from {DATA_DIR}; rebuild it with `python data/train_classifier.py`"
-        )
+        raise missing_data_error(weights.name if not weights.is_file() else report.name, "train_classifier.py")
     model = build_classifier()
     model.load_weights(weights)
     return ReferenceClassifier(model, json.loads(report.read_text())["test_accuracy"])

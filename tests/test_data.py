@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from gan_lessons import config, data
+from gan_lessons import config, data, evaluation
 
 
 @pytest.fixture
@@ -96,9 +96,32 @@ def test_keras_cache_is_used_when_present(monkeypatch, tmp_path):
 def test_unknown_source_and_missing_file_are_clear_errors(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="source must be one of"):
         data.load_digits("internet")
-    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
-    with pytest.raises(FileNotFoundError, match="build_digits.py"):
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)  # as if $GAN_LESSONS_DATA named an empty folder
+    with pytest.raises(FileNotFoundError, match=r"digits.npz is missing from .*, the folder \$GAN_LESSONS_DATA"):
         data.load_digits("bundled")
+
+
+@pytest.mark.parametrize("installed_from", ["clone", "wheel"])
+def test_a_missing_data_file_names_a_fix_that_works_from_where_the_user_is(monkeypatch, tmp_path, installed_from):
+    bundled = tmp_path / "gan_lessons" / "bundled"
+    bundled.mkdir(parents=True)
+    if installed_from == "clone":
+        (tmp_path / "data").mkdir()
+        for script in ("build_digits.py", "train_classifier.py"):
+            (tmp_path / "data" / script).write_text("")
+    monkeypatch.setattr(data, "BUNDLED_DIR", bundled)
+    monkeypatch.setattr(data, "DATA_DIR", bundled)
+    for load, name, script in [(lambda: data.load_digits("bundled"), "digits.npz", "build_digits.py"),
+                               (evaluation.load_classifier, "classifier.weights.h5", "train_classifier.py")]:
+        with pytest.raises(FileNotFoundError) as error:
+            load()
+        message = str(error.value)
+        assert message.startswith(f"{name} is missing from {bundled}") and "\n" not in message
+        if installed_from == "clone":  # both commands name absolute paths, so they work from any folder
+            assert f"git -C {tmp_path} checkout -- gan_lessons/bundled/{name}" in message
+            assert f"python {tmp_path / 'data' / script}" in message
+        else:
+            assert "pip install --force-reinstall --no-deps" in message
 
 
 def test_too_many_examples_requested():
