@@ -111,6 +111,7 @@ def test_a_missing_data_file_names_a_fix_that_works_from_where_the_user_is(monke
             (tmp_path / "data" / script).write_text("")
     monkeypatch.setattr(data, "BUNDLED_DIR", bundled)
     monkeypatch.setattr(data, "DATA_DIR", bundled)
+    evaluation.load_classifier.cache_clear()  # a classifier loaded by an earlier test would hide the missing file
     for load, name, script in [(lambda: data.load_digits("bundled"), "digits.npz", "build_digits.py"),
                                (evaluation.load_classifier, "classifier.weights.h5", "train_classifier.py")]:
         with pytest.raises(FileNotFoundError) as error:
