@@ -1,11 +1,12 @@
 """Callbacks: sample grids that draw inside the notebook while ``fit`` runs, a progress line, KL
-annealing, resumable training and a stop on NaN losses."""
+annealing, resumable training, a stop on NaN losses, time budgets and a trace of measures during training."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -251,7 +252,7 @@ def long_run(name: str) -> list[keras.callbacks.Callback]:
 
 class TimeBudget(keras.callbacks.Callback):
     """Stop ``fit`` at the end of the first epoch that finishes after ``seconds`` of training: models
-    compared under the same budget (lesson 07, the benchmark) each get the epochs they can afford."""
+    compared under the same budget (lesson 08, the benchmark) each get the epochs they can afford."""
 
     def __init__(self, seconds: float):
         super().__init__()
@@ -266,3 +267,46 @@ class TimeBudget(keras.callbacks.Callback):
         self.epochs_run += 1
         if time.perf_counter() - self.start >= self.seconds:
             self.model.stop_training = True
+
+
+class TrainingTrace(keras.callbacks.Callback):
+    """Measure the model during training: every ``every`` epochs call ``measure(model)`` (a dict of
+    numbers, e.g. FID and a critic's estimate) and keep a row with the epoch and the seconds of
+    training so far (measuring time excluded). With ``seconds``, stop at the end of the first epoch
+    past that much training once ``min_epochs`` ran, measuring that last epoch too. One progress
+    line, updated in place, shows the latest row.
+    """
+
+    def __init__(self, measure: Callable[[keras.Model], dict], *, every: int = 1, seconds: float | None = None,
+                 min_epochs: int = 1, label: str = "training"):
+        super().__init__()
+        if every < 1 or min_epochs < 1:
+            raise ValueError("every and min_epochs must be at least 1")
+        if seconds is not None and seconds <= 0:
+            raise ValueError(f"seconds must be > 0, got {seconds}")
+        self.measure, self.every, self.seconds, self.min_epochs, self.label = measure, every, seconds, min_epochs, label
+        self.rows: list[dict] = []
+        self.trained = 0.0
+        self._display = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.trained += time.perf_counter() - self._start
+        done = epoch + 1
+        stop = self.seconds is not None and self.trained >= self.seconds and done >= self.min_epochs
+        if stop or done % self.every == 0:
+            row = {"epoch": done, "seconds": self.trained, **{k: float(v) for k, v in self.measure(self.model).items()}}
+            self.rows.append(row)
+            budget = f" of {self.seconds:.0f}" if self.seconds else ""
+            values = " · ".join(f"{k} {v:.3g}" for k, v in row.items() if k not in ("epoch", "seconds"))
+            self._display = show_text(f"{self.label}: epoch {done} · {self.trained:.0f}{budget} s of training · "
+                                      f"{values}", handle=self._display)
+        if stop:
+            self.model.stop_training = True
+        self._start = time.perf_counter()
+
+    def column(self, name: str) -> np.ndarray:
+        """One measure (or ``epoch``/``seconds``) over the recorded rows."""
+        return np.array([row[name] for row in self.rows])

@@ -24,6 +24,34 @@ CLASSIFIER_REPORT = "classifier.json"
 FEATURE_LAYER = "features"
 
 
+# ---------------------------------------------------------------- rank correlation
+
+def ranks(values) -> np.ndarray:
+    """Ranks 1…n of ``values``, ties sharing the mean of the ranks they span (as Spearman's ρ needs)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"ranks takes a 1-D sequence, got shape {values.shape}")
+    order = np.argsort(values, kind="stable")
+    result = np.empty(len(values))
+    result[order] = np.arange(1, len(values) + 1)
+    for value in np.unique(values):
+        tied = values == value
+        result[tied] = result[tied].mean()
+    return result
+
+
+def rank_correlation(a, b) -> float:
+    """Spearman's ρ: the Pearson correlation of the ranks; +1 when b rises whenever a does, −1 when it
+    falls. Used to ask whether a training signal (a critic's estimate, a loss) tracks quality (FID)."""
+    rank_a, rank_b = ranks(a), ranks(b)
+    if len(rank_a) != len(rank_b) or len(rank_a) < 3:
+        raise ValueError(f"rank_correlation needs two sequences of equal length ≥ 3, got {len(rank_a)} and "
+                         f"{len(rank_b)}")
+    if rank_a.std() == 0 or rank_b.std() == 0:
+        raise ValueError("rank_correlation is undefined when one sequence is constant")
+    return float(np.corrcoef(rank_a, rank_b)[0, 1])
+
+
 # ---------------------------------------------------------------- the reference classifier
 
 def build_classifier() -> keras.Model:

@@ -136,3 +136,37 @@ def check_one_sided_smoothing(d_loss, real_target: float = 0.9) -> bool:
                                "logits directly (from_logits=True), with no sigmoid of your own")
     return _verdict(False, f"{value:.4f}, expected {expected:.4f} = BCE({real_target}, D(x)) + BCE(0, D(G(z))) on "
                            "logits, averaged over the batch")
+
+
+# ---------------------------------------------------------------- lesson 04
+
+def check_gradient_penalty(penalty, seed: int = 0) -> bool:
+    """Lesson 04, exercise: ``penalty(critic, real, fake, alpha)`` returning E[(‖∇C(x̂)‖₂ − 1)²] at
+    x̂ = αx + (1 − α)G(z), one α per image, the norm taken over each image's pixels."""
+    from gan_lessons.config import tf
+    from gan_lessons.losses import gradient_penalty
+
+    rng = np.random.default_rng(seed)
+    config.seed_everything(seed)
+    critic = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(8, activation="tanh"),
+                               keras.layers.Dense(1)])
+    real, fake = (rng.normal(0, 1, (16, 4, 4, 1)).astype("float32") for _ in range(2))
+    alpha = rng.uniform(0, 1, (16, 1, 1, 1)).astype("float32")
+    value = float(keras.ops.convert_to_numpy(penalty(critic, real, fake, alpha)))
+    expected = float(keras.ops.convert_to_numpy(gradient_penalty(critic, real, fake, alpha)))
+    if abs(value - expected) < 1e-4 * max(1.0, abs(expected)):
+        return _verdict(True, f"the penalty is {value:.4f}, one gradient norm per image")
+    x_hat = tf.constant(alpha * real + (1 - alpha) * fake)
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    gradients = tape.gradient(scores, x_hat).numpy().reshape(16, -1)
+    whole_batch = (np.linalg.norm(gradients) - 1) ** 2
+    if abs(value - whole_batch) < 1e-4 * max(1.0, whole_batch):
+        return _verdict(False, "one norm over the whole batch: take the norm per image (sum the squares over all "
+                               "axes but the batch axis), then average (‖g‖ − 1)² over the batch")
+    if abs(value - np.mean(np.sum(gradients**2, axis=1) - 1) ** 2) < 1e-4 or \
+            abs(value - np.mean((np.sum(gradients**2, axis=1) - 1) ** 2)) < 1e-4:
+        return _verdict(False, "the squared norm was used: take the square root of the summed squares first")
+    return _verdict(False, f"{value:.4f}, expected {expected:.4f}: interpolate x̂ = αx + (1 − α)G(z), differentiate "
+                           "the critic's scores with respect to x̂ (GradientTape.watch), and average (‖∇C(x̂)‖₂ − 1)²")

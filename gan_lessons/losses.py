@@ -6,6 +6,10 @@ r"""Losses shared by the models, each written as in its paper and tested against
   + (1 - x_d)\log(1 - \sigma(\ell_d))` on logits, summed over pixels, per example.
 * :func:`gaussian_log_density` — :math:`\log \mathcal N(x; \mu, \mathrm{diag}\,\sigma^2)`, summed.
 * GAN losses on discriminator logits: :func:`discriminator_loss`, :func:`generator_loss`.
+* Wasserstein losses on critic scores (Arjovsky et al. 2017): :func:`critic_loss`
+  :math:`\mathbb E[C(G(z))] - \mathbb E[C(x)]` and :func:`wasserstein_generator_loss`
+  :math:`-\mathbb E[C(G(z))]`; :func:`gradient_penalty` (Gulrajani et al. 2017)
+  :math:`\mathbb E[(\lVert \nabla_{\hat x} C(\hat x) \rVert_2 - 1)^2]`.
 * :func:`feature_reconstruction` — the VAE-GAN's learned similarity (Larsen et al. 2016):
   :math:`-\log \mathcal N(f(x); f(\tilde x), I) - \tfrac F2 \log 2\pi = \tfrac12 \lVert f(x) - f(\tilde x)\rVert^2`
   on a discriminator layer's F features.
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from gan_lessons.config import keras
+from gan_lessons.config import keras, tf
 
 ops = keras.ops
 LOG_2PI = math.log(2.0 * math.pi)
@@ -64,3 +68,29 @@ def feature_reconstruction(features, reconstructed_features):
     """½‖f(x) − f(x̃)‖² per example, summed over all features: the negative log-likelihood of
     f(x) under N(f(x̃), I) without its constant (F/2)·log 2π, which moves no gradient."""
     return 0.5 * _sum_per_example(ops.square(features - reconstructed_features))
+
+
+def critic_loss(real_scores, fake_scores):
+    """E[C(G(z))] − E[C(x)]: the critic maximises the gap between its scores on real and fake
+    samples (the Kantorovich–Rubinstein dual), so it minimises the negative gap."""
+    return ops.mean(fake_scores) - ops.mean(real_scores)
+
+
+def wasserstein_generator_loss(fake_scores):
+    """−E[C(G(z))]: the generator raises the critic's score of its samples."""
+    return -ops.mean(fake_scores)
+
+
+def gradient_penalty(critic, real, fake, alpha):
+    """E[(‖∇ C(x̂)‖₂ − 1)²] at x̂ = α·x + (1 − α)·G(z), one α per sample (shape (B, 1, …, 1)).
+
+    The gradient of the summed scores with respect to x̂ is each sample's own gradient because the
+    critic treats samples independently (no batch normalization). Call it inside the critic's
+    ``GradientTape`` so that the penalty's own gradient reaches the critic's weights."""
+    interpolated = tf.convert_to_tensor(alpha * real + (1.0 - alpha) * fake)
+    with tf.GradientTape() as tape:
+        tape.watch(interpolated)
+        scores = critic(interpolated, training=True)
+    gradients = tape.gradient(scores, interpolated)
+    norms = ops.sqrt(_sum_per_example(ops.square(gradients)) + 1e-12)
+    return ops.mean(ops.square(norms - 1.0))

@@ -1,5 +1,5 @@
 """Each lesson's main model with that lesson's settings, built in one call, so the benchmark and
-lesson 07 train exactly what the lessons train (networks, optimizers, batch size, data range).
+lesson 08 train exactly what the lessons train (networks, optimizers, batch size, data range).
 
 Digit recipes take digits as loaded (integers 0–255, e.g. ``digits.x_train``) and prepare them
 as their lesson does (scaled to [0, 1] or [−1, 1], binarized afresh every epoch, read row by
@@ -17,7 +17,7 @@ import numpy as np
 
 from gan_lessons import config, data, networks
 from gan_lessons.config import keras, tf
-from gan_lessons.models import GAN, LSTMGAN, VAE, VAEGAN, Autoencoder, RecurrentVAE
+from gan_lessons.models import GAN, LSTMGAN, VAE, VAEGAN, WGAN, Autoencoder, RecurrentVAE
 
 
 @dataclass
@@ -84,8 +84,27 @@ def dcgan(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
     return Recipe("GAN (DCGAN)", "03", model, data.make_dataset(x, batch_size=32, seed=seed), x, "signed")
 
 
+def wgan_gp(x: np.ndarray, *, seed: int = 0, n_critic: int = 2, learning_rate: float = 3e-4,
+            **compile_options) -> Recipe:
+    """Lesson 04's WGAN-GP: lesson 03's generator (with its weight average), a width-32 critic
+    without dropout, gradient penalty λ = 10, ``n_critic`` critic steps per generator step on fresh
+    real batches of 32 (so the dataset's batches hold n_critic · 32), Adam β = (0.5, 0.9), [−1, 1]."""
+    x = _digits(x, "signed")
+    batch_size = n_critic * 32
+    if len(x) < batch_size:
+        raise ValueError(f"wgan_gp with n_critic={n_critic} needs at least {batch_size} digits, got {len(x)}")
+    config.seed_everything(seed)
+    model = WGAN(networks.dcgan_generator(100, extra_convolutions=1),
+                 networks.dcgan_discriminator(width=32, dropout=0.0, name="critic"), n_critic=n_critic, ema=0.999,
+                 seed=seed)
+    model.compile(critic_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.9),
+                  g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5, beta_2=0.9), **compile_options)
+    train = data.make_dataset(x, batch_size=batch_size, seed=seed, drop_remainder=True)
+    return Recipe("WGAN-GP", "04", model, train, x, "signed")
+
+
 def vae_gan(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
-    """Lesson 04's VAE-GAN: 32-dimensional code, DCGAN decoder and width-32 discriminator, feature
+    """Lesson 05's VAE-GAN: 32-dimensional code, DCGAN decoder and width-32 discriminator, feature
     reconstruction on ``features_2`` with γ = 5, three Adam 4e-4 β₁ 0.5, batch 64, [−1, 1]."""
     x = _digits(x, "signed")
     config.seed_everything(seed)
@@ -94,11 +113,11 @@ def vae_gan(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
                    seed=seed)
     model.compile(encoder_optimizer=_adam_for_gans(), decoder_optimizer=_adam_for_gans(),
                   discriminator_optimizer=_adam_for_gans(), **compile_options)
-    return Recipe("VAE-GAN", "04", model, data.make_dataset(x, batch_size=64, seed=seed), x, "signed")
+    return Recipe("VAE-GAN", "05", model, data.make_dataset(x, batch_size=64, seed=seed), x, "signed")
 
 
 def recurrent_vae(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
-    """Lesson 05's row-by-row R-VAE: LSTM encoder 128, decoder LSTM 256 with z in its initial state,
+    """Lesson 06's row-by-row R-VAE: LSTM encoder 128, decoder LSTM 256 with z in its initial state,
     16-dimensional code, free bits 0.5 nats per dimension, Adam 2e-3, batch 64, rows binarized
     afresh every epoch."""
     rows = data.digit_rows(x)
@@ -108,11 +127,11 @@ def recurrent_vae(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
                          seed=seed, free_bits=0.5)
     model.compile(optimizer=keras.optimizers.Adam(2e-3), **compile_options)
     train = data.make_dataset(rows, batch_size=64, seed=seed, dynamic_binarization=True)
-    return Recipe("R-VAE (digit rows)", "05", model, train, rows)
+    return Recipe("R-VAE (digit rows)", "06", model, train, rows)
 
 
 def sine_recurrent_vae(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
-    """Lesson 05's sine R-VAE: LSTM encoder 64, a 64-unit decoder without feedback (z at every
+    """Lesson 06's sine R-VAE: LSTM encoder 64, a 64-unit decoder without feedback (z at every
     step), 4-dimensional code, Gaussian likelihood, Adam 2e-3, batch 64."""
     x = _sequences(x)
     config.seed_everything(seed)
@@ -121,11 +140,11 @@ def sine_recurrent_vae(x: np.ndarray, *, seed: int = 0, **compile_options) -> Re
                                                    feedback="none"),
                          likelihood="gaussian", seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(2e-3), **compile_options)
-    return Recipe("R-VAE (sines)", "05", model, data.make_dataset(x, batch_size=64, seed=seed), x)
+    return Recipe("R-VAE (sines)", "06", model, data.make_dataset(x, batch_size=64, seed=seed), x)
 
 
 def lstm_gan(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
-    """Lesson 06's LSTM-GAN: 100-unit LSTM players, 5 noise values per step, a whole-sequence
+    """Lesson 07's LSTM-GAN: 100-unit LSTM players, 5 noise values per step, a whole-sequence
     discriminator reading pairs (packing 2), EMA 0.995, Adam 5e-4 β₁ 0.5, batch 64, ten steps per
     execution."""
     x = _sequences(x)
@@ -134,7 +153,7 @@ def lstm_gan(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
     model.compile(d_optimizer=keras.optimizers.Adam(5e-4, beta_1=0.5),
                   g_optimizer=keras.optimizers.Adam(5e-4, beta_1=0.5),
                   **{"steps_per_execution": 10, **compile_options})
-    return Recipe("LSTM-GAN (sines)", "06", model, data.make_dataset(x, batch_size=64, seed=seed), x)
+    return Recipe("LSTM-GAN (sines)", "07", model, data.make_dataset(x, batch_size=64, seed=seed), x)
 
 
 def _sequences(x: np.ndarray) -> np.ndarray:
@@ -145,7 +164,8 @@ def _sequences(x: np.ndarray) -> np.ndarray:
 
 
 DIGIT_RECIPES: dict[str, Callable[..., Recipe]] = {
-    "autoencoder": autoencoder, "vae": vae, "gan": dcgan, "vae_gan": vae_gan, "recurrent_vae": recurrent_vae}
+    "autoencoder": autoencoder, "vae": vae, "gan": dcgan, "wgan_gp": wgan_gp, "vae_gan": vae_gan,
+    "recurrent_vae": recurrent_vae}
 SEQUENCE_RECIPES: dict[str, Callable[..., Recipe]] = {"recurrent_vae": sine_recurrent_vae, "lstm_gan": lstm_gan}
 
 

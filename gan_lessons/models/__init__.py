@@ -6,5 +6,6 @@ from gan_lessons.models.lstm_gan import LSTMGAN
 from gan_lessons.models.recurrent_vae import RecurrentVAE
 from gan_lessons.models.vae import VAE
 from gan_lessons.models.vae_gan import VAEGAN
+from gan_lessons.models.wgan import WGAN
 
-__all__ = ["GAN", "LSTMGAN", "VAE", "VAEGAN", "Autoencoder", "RecurrentVAE"]
+__all__ = ["GAN", "LSTMGAN", "VAE", "VAEGAN", "Autoencoder", "RecurrentVAE", "WGAN"]

@@ -126,10 +126,7 @@ class GAN(SubNetworkConfig, keras.Model):
             fake = self.generator(self._noise(batch_size), training=True)
             g_loss = generator_loss(self.discriminate(fake, training=True), self.saturating)
         self.g_optimizer.apply(tape.gradient(g_loss, g_variables), g_variables)
-        if self.ema_generator is not None:
-            decay = self.ema_decay(self.g_optimizer.iterations)
-            for average, current in zip(self.ema_generator.weights, self.generator.weights):
-                average.assign(decay * average + (1.0 - decay) * ops.cast(current, average.dtype))
+        self.update_average()
 
         self._update(d_loss, g_loss, real_logits, fake_logits)
         return {m.name: m.result() for m in self.metrics}
@@ -141,6 +138,15 @@ class GAN(SubNetworkConfig, keras.Model):
         self._update(discriminator_loss(real_logits, fake_logits, self.real_label),
                      generator_loss(fake_logits, self.saturating), real_logits, fake_logits)
         return {m.name: m.result() for m in self.metrics}
+
+    def update_average(self) -> None:
+        """Move the weight-averaged generator towards the current one (after a generator step; no-op
+        when ``ema`` is off)."""
+        if self.ema_generator is None:
+            return
+        decay = self.ema_decay(self.g_optimizer.iterations)
+        for average, current in zip(self.ema_generator.weights, self.generator.weights):
+            average.assign(decay * average + (1.0 - decay) * ops.cast(current, average.dtype))
 
     def ema_decay(self, steps):
         """The weight average's decay after ``steps`` generator updates: min(ema, (1 + t)/(10 + t))."""
