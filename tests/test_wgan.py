@@ -126,6 +126,24 @@ def test_each_optimizer_moves_only_its_own_player():
     assert moved(g_before, frozen_critic.generator.trainable_variables)
 
 
+def test_critic_trackers_average_the_critic_steps():
+    model = tiny_wgan(n_critic=3)
+    seen = []
+    original = model.critic_objective
+
+    def recording(real, fake):
+        values = original(real, fake)
+        seen.append([float(v) for v in values])
+        return values
+
+    model.critic_objective = recording
+    logs = model.train_step(tf.constant(images(12)))
+    means = np.mean(seen, axis=0)
+    assert float(logs["critic_loss"]) == pytest.approx(means[0], rel=1e-5)
+    assert float(logs["wasserstein"]) == pytest.approx(means[1], rel=1e-5)
+    assert float(logs["penalty"]) == pytest.approx(means[2], rel=1e-5)
+
+
 def test_trackers_report_the_estimate_and_penalty():
     model = tiny_wgan(n_critic=1)
     logs = model.fit(images(16), batch_size=8, epochs=1, verbose=0).history

@@ -50,7 +50,8 @@ class WGAN(GAN):
     """Generator z → x and critic x → score, trained on the Wasserstein objective.
 
     Trackers: ``critic_loss`` (with the penalty), ``g_loss``, ``wasserstein`` (the critic's estimate
-    E[C(x)] − E[C(G(z))] on the step's batches) and ``penalty`` (the λ-weighted term; 0 with clipping).
+    E[C(x)] − E[C(G(z))]) and ``penalty`` (the λ-weighted term; 0 with clipping); the critic's three
+    are means over its ``n_critic`` steps (each on its own batches) within a training step.
     """
 
     sub_networks = ("generator", "critic")
@@ -128,18 +129,19 @@ class WGAN(GAN):
         c_variables = self.critic.trainable_variables
         g_variables = self.generator.trainable_variables
 
-        def critic_step(i, *_):  # one of n_critic steps, each on its own real slice (a loop, not unrolled)
+        def critic_step(i, *sums):  # one of n_critic steps, each on its own real slice (a loop, not unrolled)
             fake = self.generator(self._noise(batch_size), training=True)
             with tf.GradientTape() as tape:
-                c_loss, estimate, penalty = self.critic_objective(batches[i], fake)
-            self.d_optimizer.apply(tape.gradient(c_loss, c_variables), c_variables)
+                values = self.critic_objective(batches[i], fake)
+            self.d_optimizer.apply(tape.gradient(values[0], c_variables), c_variables)
             if self.constraint == "clipping":
                 self.clip_weights()
-            return i + 1, c_loss, estimate, penalty
+            return (i + 1, *(total + value for total, value in zip(sums, values)))
 
         zero = ops.zeros(())
-        _, c_loss, estimate, penalty = tf.while_loop(lambda i, *_: i < self.n_critic, critic_step,
-                                                     (ops.convert_to_tensor(0), zero, zero, zero))
+        _, *sums = tf.while_loop(lambda i, *_: i < self.n_critic, critic_step,
+                                 (ops.convert_to_tensor(0), zero, zero, zero))
+        c_loss, estimate, penalty = (total / self.n_critic for total in sums)  # means over the critic's steps
 
         with tf.GradientTape() as tape:
             fake = self.generator(self._noise(batch_size), training=True)
