@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from gan_lessons import config
-from gan_lessons.config import keras
+from gan_lessons.config import keras, tf
+from gan_lessons.losses import gradient_penalty
 
 
 def _verdict(right: bool, message: str) -> bool:
@@ -143,9 +144,6 @@ def check_one_sided_smoothing(d_loss, real_target: float = 0.9) -> bool:
 def check_gradient_penalty(penalty, seed: int = 0) -> bool:
     """Lesson 04, exercise: ``penalty(critic, real, fake, alpha)`` returning E[(‖∇C(x̂)‖₂ − 1)²] at
     x̂ = αx + (1 − α)G(z), one α per image, the norm taken over each image's pixels."""
-    from gan_lessons.config import tf
-    from gan_lessons.losses import gradient_penalty
-
     rng = np.random.default_rng(seed)
     config.seed_everything(seed)
     critic = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(8, activation="tanh"),
@@ -165,8 +163,8 @@ def check_gradient_penalty(penalty, seed: int = 0) -> bool:
     if abs(value - whole_batch) < 1e-4 * max(1.0, whole_batch):
         return _verdict(False, "one norm over the whole batch: take the norm per image (sum the squares over all "
                                "axes but the batch axis), then average (‖g‖ − 1)² over the batch")
-    if abs(value - np.mean(np.sum(gradients**2, axis=1) - 1) ** 2) < 1e-4 or \
-            abs(value - np.mean((np.sum(gradients**2, axis=1) - 1) ** 2)) < 1e-4:
+    squared_norms = np.sum(gradients**2, axis=1)
+    if abs(value - np.mean((squared_norms - 1) ** 2)) < 1e-4 * max(1.0, abs(value)):
         return _verdict(False, "the squared norm was used: take the square root of the summed squares first")
     return _verdict(False, f"{value:.4f}, expected {expected:.4f}: interpolate x̂ = αx + (1 − α)G(z), differentiate "
                            "the critic's scores with respect to x̂ (GradientTape.watch), and average (‖∇C(x̂)‖₂ − 1)²")
