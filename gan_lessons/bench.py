@@ -166,7 +166,7 @@ def build(key: str, digits: data.Digits, **compile_options) -> Recipe:
 def quality(key: str, digits: data.Digits) -> Quality:
     """Each model's target, taken from its lesson: lesson 03's GAN targets for both DCGANs, a FID
     well below the VAE's for the WGAN-GP and the VAE-GAN, a held-out −ELBO for the likelihood models, half of PCA's
-    reconstruction error for the autoencoder, lesson 07's in-range share and MMD² ratio for the
+    reconstruction error for the autoencoder, lesson 08's in-range share and MMD² ratio for the
     LSTM-GAN."""
     test = data.scale_pixels(digits.x_test)
     if key == "autoencoder":
@@ -176,7 +176,7 @@ def quality(key: str, digits: data.Digits) -> Quality:
                        lambda r: {"mse": float(np.mean((r.model.reconstruct(test) - test) ** 2))},
                        lambda m: m["mse"] <= bar)
     if key in ("vae", "recurrent_vae"):
-        binary = data.binarize(test)  # statically, as lessons 02 and 06 report −ELBO
+        binary = data.binarize(test)  # statically, as lessons 02 and 07 report −ELBO
         held_out = binary.reshape(-1, 28, 28) if key == "recurrent_vae" else binary  # rows as steps
         bar = 100.0 if key == "vae" else 105.0
         return Quality(f"held-out −ELBO ≤ {bar:.0f} nats",
@@ -194,7 +194,7 @@ def quality(key: str, digits: data.Digits) -> Quality:
     def measure(recipe: Recipe) -> dict:
         return evaluation.digit_metrics(recipes.generated_digits(recipe, 1000, seed=0), test, classifier)
 
-    if key in ("vae_gan", "wgan_gp"):  # lessons 04 and 05: a FID well below the VAE's (52.9), all classes
+    if key in ("vae_gan", "wgan_gp"):  # lessons 04 and 06: a FID well below the VAE's (52.9), all classes
         return Quality("10 classes, FID ≤ 40 (1,000 samples)", measure,
                        lambda m: m["classes_covered"] >= 10 and m["fid"] <= 40)
     return Quality("10 classes, ≥ 60 % confident (1,000 samples)", measure,

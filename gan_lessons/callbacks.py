@@ -252,7 +252,7 @@ def long_run(name: str) -> list[keras.callbacks.Callback]:
 
 class TimeBudget(keras.callbacks.Callback):
     """Stop ``fit`` at the end of the first epoch that finishes after ``seconds`` of training: models
-    compared under the same budget (lesson 08, the benchmark) each get the epochs they can afford."""
+    compared under the same budget (lesson 09, the benchmark) each get the epochs they can afford."""
 
     def __init__(self, seconds: float):
         super().__init__()

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from gan_lessons import data
+from gan_lessons import config, data
 from gan_lessons.config import keras
 from gan_lessons.data import SineWaves, check_images, missing_data_error
 from gan_lessons.models.base import predict_in_batches
@@ -183,6 +183,71 @@ def digit_metrics(images, reference_images, classifier: ReferenceClassifier | No
         "inception_score": inception_score(probabilities),
         **mode_coverage(probabilities),
     }
+
+
+# ---------------------------------------------------------------- conditional generation
+
+def _checked_labels(labels, n: int) -> np.ndarray:
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) != n or labels.dtype.kind not in "iu" or (n and (labels.min() < 0 or labels.max() > 9)):
+        raise ValueError(f"one integer digit class (0–9) per image is needed: got {len(labels)} labels for {n} images")
+    return labels
+
+
+def class_fidelity(images, labels, classifier: ReferenceClassifier | None = None) -> float:
+    """Share of images generated for a requested class that the reference classifier assigns to that
+    class: ≈ the classifier's own accuracy for real digits of the class, ≈ 10 % when the label is ignored."""
+    classifier = classifier or load_classifier()
+    return classifier.accuracy(images, _checked_labels(labels, len(images)))
+
+
+def confident_share_per_class(images, labels, classifier: ReferenceClassifier | None = None,
+                              confidence: float = 0.9) -> np.ndarray:
+    """For each requested class k = 0…9: the share of its images the classifier puts in class k with
+    probability above ``confidence`` (NaN for a class with no images)."""
+    classifier = classifier or load_classifier()
+    labels = _checked_labels(labels, len(images))
+    p_requested = classifier.probabilities(images)[np.arange(len(labels)), labels]
+    return np.array([np.mean(p_requested[labels == k] > confidence) if np.any(labels == k) else np.nan
+                     for k in range(10)])
+
+
+def _mean_pairwise_distance(features: np.ndarray) -> float:
+    squared = np.sum(features**2, 1)[:, None] - 2 * features @ features.T + np.sum(features**2, 1)[None]
+    n = len(features)
+    return float(np.sqrt(np.clip(squared, 0, None)).sum() / (n * (n - 1)))
+
+
+def intra_class_diversity(images, labels, reference_images, reference_labels,
+                          classifier: ReferenceClassifier | None = None) -> np.ndarray:
+    """Per class k: the mean pairwise distance between the classifier features of the images generated
+    for k, as a share of the same for real digits of class k — about 1 when the samples of a class
+    vary as real ones do, 0 when the generator draws one prototype per class."""
+    classifier = classifier or load_classifier()
+    labels, reference_labels = _checked_labels(labels, len(images)), _checked_labels(reference_labels,
+                                                                                       len(reference_images))
+    features, reference = classifier.features(images), classifier.features(reference_images)
+    ratios = []
+    for k in range(10):
+        mine, theirs = features[labels == k], reference[reference_labels == k]
+        if len(mine) < 2 or len(theirs) < 2:
+            raise ValueError(f"intra_class_diversity needs at least 2 images of class {k} in both sets")
+        ratios.append(_mean_pairwise_distance(mine) / _mean_pairwise_distance(theirs))
+    return np.array(ratios)
+
+
+def train_then_test(x_train, y_train, x_test, y_test, *, epochs: int = 5, seed: int = 0) -> float:
+    """Test accuracy of a fresh classifier (the reference architecture, trained as it was) fitted on
+    ``x_train``: with generated digits this is GAN-train (Shmelkov et al. 2018), with real ones its baseline."""
+    x_train, x_test = (ReferenceClassifier._check(x) for x in (x_train, x_test))
+    y_train, y_test = _checked_labels(y_train, len(x_train)), _checked_labels(y_test, len(x_test))
+    config.seed_everything(seed)
+    model = build_classifier()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(data.make_dataset(x_train, y_train, batch_size=64, seed=seed), epochs=epochs, verbose=0)
+    logits = predict_in_batches(model, x_test, 500)
+    return float(np.mean(logits.argmax(1) == y_test))
 
 
 def blur(images: np.ndarray, passes: int = 2) -> np.ndarray:

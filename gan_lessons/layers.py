@@ -26,3 +26,24 @@ class Sampling(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="gan_lessons")
+class LabelPlanes(keras.layers.Layer):
+    """One constant plane per class for each image, shaped like the image: plane k is all ones where
+    the label is k and all zeros elsewhere — (B, H, W, ·) and (B,) labels → (B, H, W, num_classes)."""
+
+    def __init__(self, num_classes: int, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = int(num_classes)
+
+    def call(self, inputs):
+        image, label = inputs
+        one_hot = ops.one_hot(ops.cast(label, "int32"), self.num_classes, dtype=image.dtype)
+        return ops.ones_like(image[..., :1]) * one_hot[:, None, None, :]
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[0][:-1], self.num_classes)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "num_classes": self.num_classes}

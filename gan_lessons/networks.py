@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gan_lessons.config import keras
+from gan_lessons.layers import LabelPlanes
 
 IMAGE_INPUT = (28, 28, 1)
 layers = keras.layers
@@ -297,3 +298,88 @@ class RecurrentDecoder(keras.Model):
     def get_config(self) -> dict:
         return {**super().get_config(), "latent_dim": self.latent_dim, "steps": self.steps, "features": self.features,
                 "units": self.units, "condition": self.condition, "feedback": self.feedback}
+
+
+# ---------------------------------------------------------------- conditional (class-labelled) networks
+
+def conditional_dcgan_generator(
+    latent_dim: int = 64, num_classes: int = 10, embedding_dim: int = 32, width: int = 128, *,
+    extra_convolutions: int = 1, name: str = "generator"
+) -> keras.Model:
+    """G(z, y): lesson 03's DCGAN generator fed the noise concatenated with a learned embedding of
+    the label (Mirza & Osindero 2014, with an embedding instead of a one-hot vector)."""
+    noise = keras.Input((latent_dim,), name="noise")
+    label = keras.Input((), dtype="int32", name="label")
+    embedded = layers.Embedding(num_classes, embedding_dim, name="label_embedding")(label)
+    body = dcgan_generator(latent_dim + embedding_dim, width, extra_convolutions=extra_convolutions,
+                           name="unconditional_body")
+    return keras.Model([noise, label], body(layers.Concatenate()([noise, embedded])), name=name)
+
+
+def _conv_features(x, width: int, dropout: float):
+    for depth, filters in enumerate((width, 2 * width), start=1):
+        x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
+        x = layers.LeakyReLU(negative_slope=0.2, name=f"features_{depth}")(x)
+        x = layers.Dropout(dropout)(x)
+    return layers.Flatten(name="phi")(x)
+
+
+def projection_discriminator(width: int = 32, dropout: float = 0.3, num_classes: int = 10, *,
+                             name: str = "discriminator") -> keras.Model:
+    """D(x, y) = ψ(φ(x)) + ⟨embed(y), φ(x)⟩ (Miyato & Koyama 2018): lesson 03's convolutions give
+    φ(x); a linear ψ scores realism, and the inner product with the label's embedding scores how well
+    x fits its label."""
+    image = keras.Input(IMAGE_INPUT, name="image")
+    label = keras.Input((), dtype="int32", name="label")
+    features = _conv_features(image, width, dropout)
+    unconditional = layers.Dense(1, name="psi")(features)
+    embedded = layers.Embedding(num_classes, features.shape[-1], name="label_projection")(label)
+    projection = layers.Dot(axes=1, name="projection")([embedded, features])
+    return keras.Model([image, label], layers.Add(name="logit")([unconditional, projection]), name=name)
+
+
+def concatenation_discriminator(width: int = 32, dropout: float = 0.3, num_classes: int = 10, *,
+                                name: str = "discriminator") -> keras.Model:
+    """D(x, y) on the image stacked with one constant plane per class (plane k is 1 everywhere when
+    y = k, else 0): the classic conditional discriminator's input, built channel by channel."""
+    image = keras.Input(IMAGE_INPUT, name="image")
+    label = keras.Input((), dtype="int32", name="label")
+    x = layers.Concatenate(name="image_and_label_planes")([image, LabelPlanes(num_classes)([image, label])])
+    logit = layers.Dense(1, name="logit")(_conv_features(x, width, dropout))
+    return keras.Model([image, label], logit, name=name)
+
+
+# ---------------------------------------------------------------- image to image (digit completion)
+
+def unet_completer(noise_dim: int = 16, width: int = 32, *, name: str = "completer") -> keras.Model:
+    """G(c, z): a small U-Net from a condition image c (the visible part of a digit and a mask
+    channel, (28, 28, 2)) and a noise vector z to the whole digit in [−1, 1]. Down 28 → 14 → 7 with
+    ``width``, 2·``width`` and 4·``width`` filters; z joins at the 7×7 bottleneck; up again with skip
+    connections from the encoder (Ronneberger et al. 2015; Isola et al. 2017)."""
+    condition = keras.Input((*IMAGE_INPUT[:2], 2), name="condition")
+    noise = keras.Input((noise_dim,), name="noise")
+    skip_28 = layers.LeakyReLU(negative_slope=0.2)(layers.Conv2D(width, 3, padding="same")(condition))
+    skip_14 = layers.LeakyReLU(negative_slope=0.2)(layers.Conv2D(2 * width, 4, strides=2, padding="same")(skip_28))
+    bottom = layers.LeakyReLU(negative_slope=0.2)(layers.Conv2D(4 * width, 4, strides=2, padding="same")(skip_14))
+    noise_map = layers.Reshape((7, 7, 4))(layers.Dense(7 * 7 * 4, name="noise_to_map")(noise))
+    x = layers.Concatenate()([bottom, noise_map])
+    x = layers.Conv2DTranspose(2 * width, 4, strides=2, padding="same")(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.Conv2DTranspose(width, 4, strides=2, padding="same")(layers.Concatenate()([x, skip_14]))
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.Concatenate()([x, skip_28])
+    outputs = layers.Conv2D(1, 3, padding="same", activation="tanh", name="pixels")(x)
+    return keras.Model([condition, noise], outputs, name=name)
+
+
+def patch_discriminator(width: int = 32, dropout: float = 0.3, *, name: str = "patch_discriminator") -> keras.Model:
+    """D(c, x): a PatchGAN (Isola et al. 2017) that reads the condition and a whole digit stacked as
+    channels and gives one logit per 7×7 patch position, each judging its receptive field."""
+    condition = keras.Input((*IMAGE_INPUT[:2], 2), name="condition")
+    image = keras.Input(IMAGE_INPUT, name="image")
+    x = layers.Concatenate()([condition, image])
+    for filters in (width, 2 * width):
+        x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
+        x = layers.LeakyReLU(negative_slope=0.2)(x)
+        x = layers.Dropout(dropout)(x)
+    return keras.Model([condition, image], layers.Conv2D(1, 3, padding="same", name="patch_logits")(x), name=name)

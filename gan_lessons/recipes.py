@@ -1,5 +1,5 @@
 """Each lesson's main model with that lesson's settings, built in one call, so the benchmark and
-lesson 08 train exactly what the lessons train (networks, optimizers, batch size, data range).
+lesson 09 train exactly what the lessons train (networks, optimizers, batch size, data range).
 
 Digit recipes take digits as loaded (integers 0–255, e.g. ``digits.x_train``) and prepare them
 as their lesson does (scaled to [0, 1] or [−1, 1], binarized afresh every epoch, read row by
@@ -17,7 +17,8 @@ import numpy as np
 
 from gan_lessons import config, data, networks
 from gan_lessons.config import keras, tf
-from gan_lessons.models import GAN, LSTMGAN, VAE, VAEGAN, WGAN, Autoencoder, RecurrentVAE
+from gan_lessons.models import GAN, LSTMGAN, VAE, VAEGAN, WGAN, Autoencoder, Completion, ConditionalGAN, RecurrentVAE
+from gan_lessons.models.completion import top_half_condition
 
 
 @dataclass
@@ -103,8 +104,39 @@ def wgan_gp(x: np.ndarray, *, seed: int = 0, n_critic: int = 2, learning_rate: f
     return Recipe("WGAN-GP", "04", model, train, x, "signed")
 
 
+def conditional_gan(x: np.ndarray, *, labels: np.ndarray, seed: int = 0, **compile_options) -> Recipe:
+    """Lesson 05's class-conditional GAN: lesson 03's generator fed 64 noise values and a 32-number label
+    embedding, a width-32 projection discriminator with dropout, one-sided label smoothing 0.9, EMA
+    0.999, Adam 4e-4 β₁ 0.5, batch 32, [−1, 1]; trains on (digit, label) batches."""
+    x = _digits(x, "signed")
+    labels = np.asarray(labels)
+    if labels.shape != (len(x),) or labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9:
+        raise ValueError(f"conditional_gan needs one digit class 0–9 per image: got labels of shape {labels.shape} "
+                         f"for {len(x)} images")
+    config.seed_everything(seed)
+    model = ConditionalGAN(networks.conditional_dcgan_generator(64, embedding_dim=32),
+                           networks.projection_discriminator(width=32), real_label=0.9, ema=0.999, seed=seed)
+    model.compile(d_optimizer=_adam_for_gans(), g_optimizer=_adam_for_gans(), **compile_options)
+    return Recipe("conditional GAN", "05", model, data.make_dataset(x, labels, batch_size=32, seed=seed), x, "signed")
+
+
+def digit_completion(x: np.ndarray, *, seed: int = 0, l1_weight: float = 100.0, adversarial: bool = True,
+                     **compile_options) -> Recipe:
+    """Lesson 05's pix2pix-style completer of digits from their top halves: a width-16 U-Net with 16
+    noise values at its bottleneck, a width-32 PatchGAN, λ·L1 (+ the GAN term unless
+    ``adversarial=False``), EMA 0.999, Adam 1e-3 β₁ 0.5, batch 64, [−1, 1]."""
+    x = _digits(x, "signed")
+    config.seed_everything(seed)
+    model = Completion(networks.unet_completer(width=16), networks.patch_discriminator(width=32),
+                       l1_weight=l1_weight, adversarial=adversarial, ema=0.999, seed=seed)
+    model.compile(d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+                  g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5), **compile_options)
+    train = data.make_dataset(top_half_condition(x), x, batch_size=64, seed=seed)
+    return Recipe("digit completion", "05", model, train, x, "signed")
+
+
 def vae_gan(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
-    """Lesson 05's VAE-GAN: 32-dimensional code, DCGAN decoder and width-32 discriminator, feature
+    """Lesson 06's VAE-GAN: 32-dimensional code, DCGAN decoder and width-32 discriminator, feature
     reconstruction on ``features_2`` with γ = 5, three Adam 4e-4 β₁ 0.5, batch 64, [−1, 1]."""
     x = _digits(x, "signed")
     config.seed_everything(seed)
@@ -113,11 +145,11 @@ def vae_gan(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
                    seed=seed)
     model.compile(encoder_optimizer=_adam_for_gans(), decoder_optimizer=_adam_for_gans(),
                   discriminator_optimizer=_adam_for_gans(), **compile_options)
-    return Recipe("VAE-GAN", "05", model, data.make_dataset(x, batch_size=64, seed=seed), x, "signed")
+    return Recipe("VAE-GAN", "06", model, data.make_dataset(x, batch_size=64, seed=seed), x, "signed")
 
 
 def recurrent_vae(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
-    """Lesson 06's row-by-row R-VAE: LSTM encoder 128, decoder LSTM 256 with z in its initial state,
+    """Lesson 07's row-by-row R-VAE: LSTM encoder 128, decoder LSTM 256 with z in its initial state,
     16-dimensional code, free bits 0.5 nats per dimension, Adam 2e-3, batch 64, rows binarized
     afresh every epoch."""
     rows = data.digit_rows(x)
@@ -127,11 +159,11 @@ def recurrent_vae(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
                          seed=seed, free_bits=0.5)
     model.compile(optimizer=keras.optimizers.Adam(2e-3), **compile_options)
     train = data.make_dataset(rows, batch_size=64, seed=seed, dynamic_binarization=True)
-    return Recipe("R-VAE (digit rows)", "06", model, train, rows)
+    return Recipe("R-VAE (digit rows)", "07", model, train, rows)
 
 
 def sine_recurrent_vae(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
-    """Lesson 06's sine R-VAE: LSTM encoder 64, a 64-unit decoder without feedback (z at every
+    """Lesson 07's sine R-VAE: LSTM encoder 64, a 64-unit decoder without feedback (z at every
     step), 4-dimensional code, Gaussian likelihood, Adam 2e-3, batch 64."""
     x = _sequences(x)
     config.seed_everything(seed)
@@ -140,11 +172,11 @@ def sine_recurrent_vae(x: np.ndarray, *, seed: int = 0, **compile_options) -> Re
                                                    feedback="none"),
                          likelihood="gaussian", seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(2e-3), **compile_options)
-    return Recipe("R-VAE (sines)", "06", model, data.make_dataset(x, batch_size=64, seed=seed), x)
+    return Recipe("R-VAE (sines)", "07", model, data.make_dataset(x, batch_size=64, seed=seed), x)
 
 
 def lstm_gan(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
-    """Lesson 07's LSTM-GAN: 100-unit LSTM players, 5 noise values per step, a whole-sequence
+    """Lesson 08's LSTM-GAN: 100-unit LSTM players, 5 noise values per step, a whole-sequence
     discriminator reading pairs (packing 2), EMA 0.995, Adam 5e-4 β₁ 0.5, batch 64, ten steps per
     execution."""
     x = _sequences(x)
@@ -153,7 +185,7 @@ def lstm_gan(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
     model.compile(d_optimizer=keras.optimizers.Adam(5e-4, beta_1=0.5),
                   g_optimizer=keras.optimizers.Adam(5e-4, beta_1=0.5),
                   **{"steps_per_execution": 10, **compile_options})
-    return Recipe("LSTM-GAN (sines)", "07", model, data.make_dataset(x, batch_size=64, seed=seed), x)
+    return Recipe("LSTM-GAN (sines)", "08", model, data.make_dataset(x, batch_size=64, seed=seed), x)
 
 
 def _sequences(x: np.ndarray) -> np.ndarray:

@@ -1,5 +1,5 @@
 """The lessons' recipes: each builds, trains a step, and yields samples and reconstructions in
-the shapes and ranges lesson 08 and the benchmark measure; bad data gets a clear error."""
+the shapes and ranges lesson 09 and the benchmark measure; bad data gets a clear error."""
 
 import numpy as np
 import pytest

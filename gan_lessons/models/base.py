@@ -41,15 +41,18 @@ class SubNetworkConfig:
 
 
 def predict_in_batches(network: keras.Model, inputs, batch_size: int = 256) -> np.ndarray:
-    """Run ``network`` in inference mode over ``inputs`` in eager batches and return NumPy.
+    """Run ``network`` in inference mode over ``inputs`` (one array, or a list of equally long arrays
+    for a network with several inputs) in eager batches and return NumPy.
 
     Eager calls avoid building a new ``tf.function`` per network (and TensorFlow's retracing
     warnings when a lesson queries many small models).
     """
-    inputs = np.asarray(inputs, dtype=np.float32)
+    several = isinstance(inputs, (list, tuple))
+    arrays = [np.asarray(a) for a in inputs] if several else [np.asarray(inputs, dtype=np.float32)]
     outputs = [
-        ops.convert_to_numpy(network(inputs[start : start + batch_size], training=False))
-        for start in range(0, len(inputs), batch_size)
+        ops.convert_to_numpy(network([a[start : start + batch_size] for a in arrays] if several
+                                     else arrays[0][start : start + batch_size], training=False))
+        for start in range(0, len(arrays[0]), batch_size)
     ]
     return np.concatenate(outputs)
 

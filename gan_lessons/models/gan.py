@@ -106,25 +106,43 @@ class GAN(SubNetworkConfig, keras.Model):
     def _noise(self, batch_size):
         return keras.random.normal((batch_size, *self.noise_shape), seed=self.seed_generator)
 
-    def train_step(self, data):
+    def real_batch(self, data):
+        """The real samples of a batch and their condition (none for this GAN: labels are ignored)."""
         real, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if sample_weight is not None:
-            raise ValueError("GAN does not support sample weights")
+            raise ValueError(f"{type(self).__name__} does not support sample weights")
+        return real, None
+
+    def fakes(self, batch_size, condition, training: bool = False):
+        """A batch of generated samples (for the given condition, in conditional subclasses)."""
+        return self.generator(self._noise(batch_size), training=training)
+
+    def judge(self, x, condition, training: bool = False):
+        """D's logits for samples (and their condition, in conditional subclasses)."""
+        return self.discriminate(x, training=training)
+
+    def generator_objective(self, fake, real, condition, fake_logits):
+        """G's loss for one step: the adversarial term (subclasses may add terms that compare ``fake``
+        with ``real``, e.g. an image-to-image model's L1)."""
+        return generator_loss(fake_logits, self.saturating)
+
+    def train_step(self, data):
+        real, condition = self.real_batch(data)
         batch_size = ops.shape(real)[0]
         d_variables = self.discriminator.trainable_variables
         g_variables = self.generator.trainable_variables
 
         for _ in range(self.d_steps):  # unrolled when traced
-            fake = self.generator(self._noise(batch_size), training=True)
+            fake = self.fakes(batch_size, condition, training=True)
             with tf.GradientTape() as tape:
-                real_logits = self.discriminate(real, training=True)
-                fake_logits = self.discriminate(fake, training=True)
+                real_logits = self.judge(real, condition, training=True)
+                fake_logits = self.judge(fake, condition, training=True)
                 d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
             self.d_optimizer.apply(tape.gradient(d_loss, d_variables), d_variables)
 
         with tf.GradientTape() as tape:
-            fake = self.generator(self._noise(batch_size), training=True)
-            g_loss = generator_loss(self.discriminate(fake, training=True), self.saturating)
+            fake = self.fakes(batch_size, condition, training=True)
+            g_loss = self.generator_objective(fake, real, condition, self.judge(fake, condition, training=True))
         self.g_optimizer.apply(tape.gradient(g_loss, g_variables), g_variables)
         self.update_average()
 
@@ -132,11 +150,11 @@ class GAN(SubNetworkConfig, keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     def test_step(self, data):
-        real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        fake = self.generator(self._noise(ops.shape(real)[0]), training=False)
-        real_logits, fake_logits = self.discriminate(real), self.discriminate(fake)
+        real, condition = self.real_batch(data)
+        fake = self.fakes(ops.shape(real)[0], condition)
+        real_logits, fake_logits = self.judge(real, condition), self.judge(fake, condition)
         self._update(discriminator_loss(real_logits, fake_logits, self.real_label),
-                     generator_loss(fake_logits, self.saturating), real_logits, fake_logits)
+                     self.generator_objective(fake, real, condition, fake_logits), real_logits, fake_logits)
         return {m.name: m.result() for m in self.metrics}
 
     def update_average(self) -> None:
