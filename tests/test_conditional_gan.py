@@ -96,6 +96,8 @@ def test_labels_are_checked(digits):
         model.train_step((tf.constant(x), tf.constant(y + 10)))
     with pytest.raises(ValueError, match="one label per noise vector"):
         model.decode(np.zeros((3, 8), "float32"), [1, 2])
+    with pytest.raises(ValueError, match="not one-hot"):
+        model.decode(np.zeros((3, 8), "float32"), np.eye(10, dtype=int)[[1, 2, 3]])
     with pytest.raises(ValueError, match="two inputs"):
         ConditionalGAN(networks.dcgan_generator(8), networks.projection_discriminator(width=4))
 

@@ -9,7 +9,8 @@ minimises a pixel term and, unless ``adversarial=False``, the non-saturating GAN
           \mathcal L_D = \mathrm{BCE}(1, D(c, x)) + \mathrm{BCE}(0, D(c, G(c, z))),
 
 with the BCE averaged over patches and the L1 over pixels. With the adversarial term off, the L1 alone
-is minimised by the per-pixel median of the plausible completions: for an ambiguous top half, a blur.
+is minimised by the per-pixel median of the plausible completions: for an ambiguous top half, strokes
+that belong to none of them (broken or missing), blurred further by the network's approximation.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@ D(x, y) judges whether x is a real sample *of class y*.
 
 The losses are the GAN's (non-saturating, on logits); only what the players see changes:
 
-.. math:: \mathcal L_D = \mathrm{BCE}(1, D(x, y)) + \mathrm{BCE}(0, D(G(z, y), y)), \qquad
-          \mathcal L_G = \mathrm{BCE}(1, D(G(z, y), y)).
+.. math:: \mathcal L_D = \mathrm{BCE}(t, \sigma(D(x, y))) + \mathrm{BCE}(0, \sigma(D(G(z, y), y))), \qquad
+          \mathcal L_G = \mathrm{BCE}(1, \sigma(D(G(z, y), y))),
+
+with D's logit, the sigmoid σ and the real target t (``real_label``: 1, or 0.9 with one-sided smoothing).
 
 Batches are ``(images, labels)`` with integer labels; each fake is generated for the label of a
 real image of the same batch, so fakes follow the data's class balance.
@@ -82,7 +84,11 @@ class ConditionalGAN(GAN):
     def decode(self, noise, labels, batch_size: int = 256) -> np.ndarray:
         """The (weight-averaged, when ``ema`` is on) generator's output for given noise and labels."""
         noise = np.asarray(noise, dtype=np.float32)
-        labels = np.asarray(labels).reshape(-1)
+        labels = np.asarray(labels)
+        if labels.ndim > 1 and labels.shape[-1] != 1:
+            raise ValueError(f"one integer class per noise vector is needed, not one-hot vectors: got labels of shape "
+                             f"{labels.shape}")
+        labels = labels.reshape(-1)
         if len(labels) != len(noise):
             raise ValueError(f"one label per noise vector: got {len(labels)} labels for {len(noise)} vectors")
         if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= self.num_classes:
