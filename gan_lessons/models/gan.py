@@ -83,10 +83,13 @@ class GAN(SubNetworkConfig, keras.Model):
         return list(self.trackers.values())
 
     def compile(self, d_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer, **kwargs):
-        """One optimizer per player; each only ever sees its own network's variables."""
+        """One optimizer per player; each only ever sees its own network's variables. Their slots are
+        made here, so that the first ``fit`` traces ``train_step`` once rather than twice (a traced
+        function that creates variables is traced again)."""
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
+        self.build_optimizers()
 
     def call(self, z, training: bool = False):
         return self.generator(z, training=training)
@@ -210,9 +213,8 @@ class GAN(SubNetworkConfig, keras.Model):
             d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
             g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
         )
-        self.build_optimizers()
 
     def build_optimizers(self) -> None:
-        """Create each optimizer's slots for its own player's variables (before loading a saved state)."""
+        """Create each optimizer's slots for its own player's variables (before training or loading a state)."""
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)

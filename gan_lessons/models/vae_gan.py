@@ -101,6 +101,7 @@ class VAEGAN(SubNetworkConfig, keras.Model):
         self.encoder_optimizer = encoder_optimizer
         self.decoder_optimizer = decoder_optimizer
         self.discriminator_optimizer = discriminator_optimizer
+        self.build_optimizers()  # slots made now: the first fit traces train_step once, not twice
 
     def call(self, x, training: bool = False):
         z_mean, z_log_var = self.encoder(x, training=training)
@@ -190,9 +191,8 @@ class VAEGAN(SubNetworkConfig, keras.Model):
 
     def compile_from_config(self, config: dict) -> None:
         self.compile(**{name: keras.saving.deserialize_keras_object(config[name]) for name in OPTIMIZERS})
-        self.build_optimizers()
 
     def build_optimizers(self) -> None:
-        """Create each optimizer's slots for its own network's variables (before loading a saved state)."""
+        """Create each optimizer's slots for its own network's variables (before training or loading a state)."""
         for network, name in zip(self.sub_networks, OPTIMIZERS):
             getattr(self, name).build(getattr(self, network).trainable_variables)

@@ -84,8 +84,7 @@ class WGAN(GAN):
     def compile(self, critic_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer,
                 **kwargs):
         """One optimizer per player (the critic's is kept as ``d_optimizer``, as in ``GAN``)."""
-        super().compile(d_optimizer=critic_optimizer, g_optimizer=g_optimizer, **kwargs)
-        self.build_optimizers()  # their slots must exist before the critic's steps run inside a loop
+        super().compile(d_optimizer=critic_optimizer, g_optimizer=g_optimizer, **kwargs)  # builds their slots
 
     def clip_weights(self) -> None:
         """Keep every critic weight in [−c, c] (Arjovsky et al.'s crude Lipschitz constraint)."""
