@@ -164,18 +164,9 @@ def test_vae_decode_is_a_stable_sigmoid():
     assert probabilities.min() >= 0 and probabilities.max() < 1e-30
 
 
-def test_compile_makes_the_slots_so_the_first_fit_traces_train_step_once():
-    traces = []
-
-    class CountingGAN(GAN):
-        def train_step(self, data):
-            traces.append(1)  # Python code in a step runs only while TensorFlow traces it
-            return super().train_step(data)
-
-    config.seed_everything(0)
-    model = CountingGAN(networks.mlp_generator(3, hidden=(8,)), networks.mlp_discriminator(2, hidden=(8,)), seed=0)
-    model.compile(d_optimizer=keras.optimizers.Adam(1e-2), g_optimizer=keras.optimizers.Adam(1e-2))
+def test_compile_makes_the_slots_so_the_first_fit_traces_train_step_once(count_traces):
+    model = tiny_gan()
     assert model.d_optimizer.built and model.g_optimizer.built
-    real = np.random.default_rng(0).normal(size=(32, 2)).astype("float32")
-    model.fit(real, epochs=2, batch_size=16, verbose=0)
+    traces = count_traces(model)
+    model.fit(np.random.default_rng(0).normal(size=(32, 2)).astype("float32"), epochs=2, batch_size=16, verbose=0)
     assert len(traces) == 1  # a step that creates optimizer slots is traced twice

@@ -132,19 +132,9 @@ def test_the_networks_fit_together():
     assert discriminator.get_layer("features_2").output.shape[1:] == (7, 7, 8)
 
 
-def test_compile_makes_each_networks_slots_so_the_first_fit_traces_once(digits):
-    traces = []
-
-    class CountingVAEGAN(VAEGAN):
-        def train_step(self, data):
-            traces.append(1)  # Python code in a step runs only while TensorFlow traces it
-            return super().train_step(data)
-
-    config.seed_everything(0)
-    model = CountingVAEGAN(networks.conv_gaussian_encoder(2, filters=(4,), hidden=8),
-                           networks.dcgan_generator(2, width=8), networks.dcgan_discriminator(width=4, dropout=0.0),
-                           seed=0)
-    model.compile(**{f"{name}_optimizer": keras.optimizers.SGD(1e-2) for name in NETWORKS})
+def test_compile_makes_each_networks_slots_so_the_first_fit_traces_once(digits, count_traces):
+    model = tiny_vae_gan()
     assert all(getattr(model, f"{name}_optimizer").built for name in NETWORKS)
+    traces = count_traces(model)
     model.fit(digits, epochs=2, batch_size=16, verbose=0)
     assert len(traces) == 1
