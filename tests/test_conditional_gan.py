@@ -149,9 +149,11 @@ def test_diversity_catches_one_prototype_per_class(digits):
 
 def test_train_then_test_learns_from_real_digits_and_not_from_shuffled_labels(digits):
     x, y, x_test, y_test = unit(digits)
-    assert evaluation.train_then_test(x, y, x_test, y_test, epochs=4) > 0.8
+    first = evaluation.train_then_test(x, y, x_test, y_test, epochs=4)
     shuffled = np.random.default_rng(0).permutation(y)
-    assert evaluation.train_then_test(x, shuffled, x_test, y_test, epochs=4) < 0.3
+    assert first > 0.8 and evaluation.train_then_test(x, shuffled, x_test, y_test, epochs=4) < 0.3
+    # every call starts from the same untrained classifier: nothing learned before carries over
+    assert evaluation.train_then_test(x, y, x_test, y_test, epochs=4) == first
 
 
 # ---------------------------------------------------------------- completion (pix2pix-style)
@@ -230,5 +232,10 @@ def test_the_lessons_recipes_train_on_labelled_and_completion_batches(digits):
     completion = recipes.digit_completion(x, seed=0, adversarial=False)
     condition, target = next(iter(completion.train))
     assert condition.shape[1:] == (28, 28, 2) and target.shape[1:] == (28, 28, 1)
+    d_before = values(completion.model.discriminator.trainable_variables)
+    g_before = values(completion.model.generator.trainable_variables)
     logs = completion.model.fit(completion.train.take(1), epochs=1, verbose=0).history
-    assert np.isfinite(logs["l1"][0])
+    assert np.isfinite(logs["l1"][0]) and set(logs) == {"g_loss", "l1"}
+    assert logs["g_loss"][0] == pytest.approx(100 * logs["l1"][0], rel=1e-5)  # λ·L1 and nothing else
+    assert moved(g_before, completion.model.generator.trainable_variables)
+    assert not moved(d_before, completion.model.discriminator.trainable_variables)  # L1 alone: D sits idle

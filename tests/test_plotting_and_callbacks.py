@@ -13,15 +13,19 @@ from gan_lessons.models import Autoencoder
 
 def test_show_images_draws_a_titled_grid():
     fig = plotting.show_images(np.zeros((12, 28, 28, 1), np.float32), title="zeros", ncols=5, labels=list(range(12)))
-    assert len(fig.axes) == 15 and fig._suptitle.get_text() == "zeros"
-    assert sum(bool(ax.images) for ax in fig.axes) == 12
+    (ax,) = fig.axes  # one mosaic: 3 rows of 5 cells, each row with room for its captions above
+    assert fig._suptitle.get_text() == "zeros" and len(ax.images) == 1
+    assert ax.images[0].get_array().shape == (3 * (28 + plotting.CAPTION_GAP), 5 * 28 + 4 * plotting.GAP)
+    assert [t.get_text() for t in ax.texts] == [str(k) for k in range(12)]
 
 
 def test_show_rows_and_value_ranges():
     fig = plotting.show_rows({"a": np.full((3, 28, 28), -1.0), "b": np.full((2, 28, 28), 1.0)}, title="t",
                              value_range="signed")
-    first, last = fig.axes[0].images[0].get_array(), fig.axes[4].images[0].get_array()
-    assert first.max() == 0.0 and last.min() == 1.0
+    assert [ax.get_ylabel() for ax in fig.axes] == ["a", "b"]
+    first, last = (ax.images[0].get_array() for ax in fig.axes)
+    assert first.shape == last.shape == (28, 3 * 28 + 2 * plotting.GAP)
+    assert first[:, :28].max() == 0.0 and last.min() == 1.0  # −1 shows black, +1 white; the empty cell white
     with pytest.raises(ValueError, match="grey images"):
         plotting.show_images(np.zeros((2, 28, 28, 3)), title="colour")
 
