@@ -8,8 +8,7 @@ minimises a pixel term and, unless ``adversarial=False``, the non-saturating GAN
 .. math:: \mathcal L_G = \lambda\,\mathbb E\,\lVert x - G(c, z)\rVert_1 + \mathrm{BCE}(1, D(c, G(c, z))), \qquad
           \mathcal L_D = \mathrm{BCE}(1, D(c, x)) + \mathrm{BCE}(0, D(c, G(c, z))),
 
-with the BCE averaged over patches and the L1 over pixels. With the adversarial term off (the
-discriminator then sits idle: no step trains or consults it), the L1 alone
+with the BCE averaged over patches and the L1 over pixels. With the adversarial term off, the L1 alone
 is minimised by the per-pixel median of the plausible completions: for an ambiguous top half, strokes
 that belong to none of them (broken or missing), blurred further by the network's approximation.
 """
@@ -18,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gan_lessons.config import keras, tf
+from gan_lessons.config import keras
 from gan_lessons.losses import generator_loss
 from gan_lessons.models.base import predict_in_batches
 from gan_lessons.models.gan import GAN
@@ -78,21 +77,6 @@ class Completion(GAN):
         self.trackers["l1"].update_state(l1)
         adversarial = generator_loss(fake_logits) if self.adversarial else ops.zeros(())
         return self.l1_weight * l1 + adversarial
-
-    def train_step(self, data):
-        """The GAN's step; with the adversarial term off, a plain regression step on λ·L1 alone, in
-        which the discriminator is neither trained nor consulted (logs: ``g_loss`` and ``l1``)."""
-        if self.adversarial:
-            return super().train_step(data)
-        real, condition = self.real_batch(data)
-        variables = self.generator.trainable_variables
-        with tf.GradientTape() as tape:
-            fake = self.fakes(ops.shape(real)[0], condition, training=True)
-            g_loss = self.generator_objective(fake, real, condition, fake_logits=None)
-        self.g_optimizer.apply(tape.gradient(g_loss, variables), variables)
-        self.update_average()
-        self.trackers["g_loss"].update_state(g_loss)
-        return {name: self.trackers[name].result() for name in ("g_loss", "l1")}
 
     def call(self, inputs, training: bool = False):
         condition, noise = inputs
