@@ -104,11 +104,7 @@ def show_rows(
     ncols = max(len(b) for b in batches.values())
     label_inches = 0.2 + 0.075 * max(len(name) for name in batches)
     title_inches, row_gap_inches = 0.35, 0.05
-    mosaics = []
-    for pictures in batches.values():
-        padded = np.ones((ncols, *pictures.shape[1:]), np.float32)
-        padded[: len(pictures)] = pictures
-        mosaics.append(_mosaic(padded, ncols))
+    mosaics = [_mosaic(pictures, ncols) for pictures in batches.values()]  # short rows end in white cells
     row_width = ncols * cell_inches
     row_heights = [row_width * m.shape[0] / m.shape[1] for m in mosaics]
     width = label_inches + row_width + 0.1

@@ -131,14 +131,14 @@ def digit_completion(x: np.ndarray, *, seed: int = 0, l1_weight: float = 100.0, 
                      **compile_options) -> Recipe:
     """Lesson 05's pix2pix-style completer of digits from their top halves: a width-16 U-Net with 16
     noise values at its bottleneck, a width-32 PatchGAN, λ·L1 (+ the GAN term unless
-    ``adversarial=False``), EMA 0.999, Adam 1e-3 β₁ 0.5, batch 64, [−1, 1]."""
+    ``adversarial=False``), EMA 0.999, Adam 2e-3 β₁ 0.5, batch 32, [−1, 1]."""
     x = _digits(x, "signed")
     config.seed_everything(seed)
     model = Completion(networks.unet_completer(width=16), networks.patch_discriminator(width=32),
                        l1_weight=l1_weight, adversarial=adversarial, ema=0.999, seed=seed)
-    model.compile(d_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
-                  g_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5), **compile_options)
-    train = data.make_dataset(top_half_condition(x), x, batch_size=64, seed=seed)
+    model.compile(d_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5),
+                  g_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5), **compile_options)
+    train = data.make_dataset(top_half_condition(x), x, batch_size=32, seed=seed)
     return Recipe("digit completion", "05", model, train, x, "signed")
 
 
