@@ -322,6 +322,17 @@ def sine_waves(n: int, *, length: int = SINE_LENGTH, seed: int = 0) -> SineWaves
     return SineWaves(x[..., None].astype(np.float32), frequency, amplitude, phase)
 
 
+def timegan_sines(n: int = 10_000, *, length: int = 24, features: int = 5, seed: int = 0) -> np.ndarray:
+    """TimeGAN's sine benchmark (Yoon et al. 2019): (n, length, features) float32 in [0, 1], each
+    feature (sin(f t + φ) + 1)/2 for t = 0…length−1 with its own f, φ ~ U(0, 0.1)."""
+    if n < 1 or length < 2 or features < 2:
+        raise ValueError(f"need n >= 1, length >= 2 and features >= 2, got n={n}, length={length}, "
+                         f"features={features}")
+    frequency, phase = np.random.default_rng(seed).uniform(0.0, 0.1, size=(2, n, 1, features))
+    t = np.arange(length)[None, :, None]
+    return ((np.sin(frequency * t + phase) + 1.0) / 2.0).astype(np.float32)
+
+
 def digit_rows(images: np.ndarray) -> np.ndarray:
     """Digits as sequences read top to bottom: (N, 28 steps, 28 features) in [0, 1]."""
     return scale_pixels(images).reshape(len(images), *IMAGE_SHAPE)

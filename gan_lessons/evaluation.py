@@ -14,7 +14,7 @@ from functools import cache, lru_cache
 import numpy as np
 
 from gan_lessons import config, data
-from gan_lessons.config import keras
+from gan_lessons.config import keras, tf
 from gan_lessons.data import SineWaves, check_images, missing_data_error
 from gan_lessons.models.base import predict_in_batches
 
@@ -566,3 +566,78 @@ def discriminative_score(real: np.ndarray, generated: np.ndarray, *, seed: int =
     model.fit(x[epoch_orders], y[epoch_orders], epochs=1, batch_size=64, shuffle=False, verbose=0)
     logits = predict_in_batches(model, x[test])[:, 0]
     return float(abs(np.mean((logits > 0) == (y[test] == 1)) - 0.5))
+
+
+# ---------------------------------------------------------------- TimeGAN's post-hoc scores
+
+def _checked_sequence_pair(real: np.ndarray, generated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    real, generated = (np.asarray(a, dtype=np.float32) for a in (real, generated))
+    if real.ndim != 3 or generated.shape[1:] != real.shape[1:]:
+        raise ValueError(f"need two sets of sequences (N, steps, features) of one shape, got {real.shape} and "
+                         f"{generated.shape}")
+    if not (np.all(np.isfinite(real)) and np.all(np.isfinite(generated))):
+        raise ValueError("the sequences contain NaN or infinite values")
+    return real, generated
+
+
+def _post_hoc_gru(input_shape: tuple, units: int, seed: int, *, every_step: bool) -> keras.Model:
+    inputs = keras.Input(input_shape)
+    hidden = layers.GRU(units, return_sequences=every_step, kernel_initializer=keras.initializers.GlorotUniform(seed),
+                        recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 1))(inputs)
+    output = layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed + 2))(hidden)
+    return keras.Model(inputs, output, name="post_hoc_gru")
+
+
+def _fit_on_batches(model: keras.Model, x: np.ndarray, y: np.ndarray, batches: np.ndarray, loss) -> None:
+    """Adam (TensorFlow's defaults, as TimeGAN) on the given rows of (x, y), one batch per row of ``batches``."""
+    x, y = tf.constant(x), tf.constant(y)  # held once; the pipeline gathers each batch from them
+    dataset = tf.data.Dataset.from_tensor_slices(batches).map(lambda rows: (tf.gather(x, rows), tf.gather(y, rows)))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-8), loss=loss, steps_per_execution=50)
+    model.fit(dataset, epochs=1, verbose=0)
+
+
+def timegan_discriminative_score(real: np.ndarray, generated: np.ndarray, *, seed: int = 0,
+                                 iterations: int = 2000, batch_size: int = 128) -> float:
+    """TimeGAN's discriminative score: a post-hoc GRU (⌊features/2⌋ units, last state → logit) trained
+    on 80 % of each set for ``iterations`` steps of ``batch_size`` real + ``batch_size`` generated
+    sequences; |accuracy − 0.5| on the other 20 %. 0 = indistinguishable, 0.5 = always told apart.
+
+    One repeat; TimeGAN reports the mean ± std over 10 (new split, initial weights and batches each).
+    """
+    real, generated = _checked_sequence_pair(real, generated)
+    rng = np.random.default_rng(seed)
+    splits = [np.split(rng.permutation(len(s)), [int(0.8 * len(s))]) for s in (real, generated)]
+    (real_train, real_test), (fake_train, fake_test) = splits
+    x = np.concatenate([real, generated])
+    y = np.concatenate([np.ones(len(real)), np.zeros(len(generated))]).astype(np.float32)[:, None]
+    # Each step: batch_size of each kind, drawn without replacement within the step (TimeGAN's batch_generator).
+    batches = np.stack([np.concatenate([rng.choice(real_train, batch_size, replace=False),
+                                        len(real) + rng.choice(fake_train, batch_size, replace=False)])
+                        for _ in range(iterations)])
+    model = _post_hoc_gru(real.shape[1:], max(1, real.shape[2] // 2), seed, every_step=False)
+    _fit_on_batches(model, x, y, batches, keras.losses.BinaryCrossentropy(from_logits=True))
+    test = np.concatenate([real_test, len(real) + fake_test])
+    logits = predict_in_batches(model, x[test], 1024)[:, 0]
+    return float(abs(np.mean((logits > 0) == (y[test, 0] == 1)) - 0.5))
+
+
+def timegan_predictive_score(real: np.ndarray, generated: np.ndarray, *, seed: int = 0,
+                             iterations: int = 5000, batch_size: int = 128) -> float:
+    """TimeGAN's predictive score ("train on synthetic, test on real"): a post-hoc GRU (⌊features/2⌋
+    units, sigmoid output) reads every feature but the last for steps 1…T−1 and predicts the last
+    feature one step ahead; trained on generated sequences with an L1 loss, it reports its mean
+    absolute error on the real ones. Lower is better; the same GRU trained on real data is the floor.
+    """
+    real, generated = _checked_sequence_pair(real, generated)
+    rng = np.random.default_rng(seed)
+
+    def inputs_and_targets(sequences):
+        return sequences[:, :-1, :-1], sequences[:, 1:, -1:]
+
+    batches = np.stack([rng.choice(len(generated), batch_size, replace=False) for _ in range(iterations)])
+    inputs = keras.Input((real.shape[1] - 1, real.shape[2] - 1))
+    logits = _post_hoc_gru(inputs.shape[1:], max(1, real.shape[2] // 2), seed, every_step=True)(inputs)
+    model = keras.Model(inputs, layers.Activation("sigmoid")(logits), name="post_hoc_predictor")
+    _fit_on_batches(model, *inputs_and_targets(generated), batches, keras.losses.MeanAbsoluteError())
+    x, target = inputs_and_targets(real)
+    return float(np.mean(np.abs(predict_in_batches(model, x, 1024) - target)))
