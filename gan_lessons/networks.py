@@ -190,9 +190,10 @@ def lstm_discriminator(
     steps: int = 30, features: int = 1, units: int = 100, *, per_step: bool = False, name: str = "discriminator"
 ) -> keras.Model:
     """Sequence → LSTM → real/fake logits: one per step (``per_step``, as in RCGAN) or one for the
-    whole sequence from the last hidden state."""
+    whole sequence from the last hidden state. The LSTM layer is named ``features`` (what a
+    sequence VAE-GAN compares reconstructions in)."""
     inputs = keras.Input((steps, features), name="sequence")
-    x = layers.LSTM(units, return_sequences=per_step)(inputs)
+    x = layers.LSTM(units, return_sequences=per_step, name="features")(inputs)
     return keras.Model(inputs, layers.Dense(1, name="logit")(x), name=name)
 
 

@@ -13,7 +13,9 @@ ops = keras.ops
 def matching_code_size(encoder: keras.Model, decoder: keras.Model) -> int:
     """The code size both networks agree on; a clear error when the encoder's output and the
     decoder's input differ."""
-    code_size, decoder_input = encoder.outputs[0].shape[-1], decoder.inputs[0].shape[-1]
+    code_size = encoder.outputs[0].shape[-1]
+    # A subclassed decoder (networks.RecurrentDecoder) says its code size; a functional one shows it.
+    decoder_input = decoder.latent_dim if hasattr(decoder, "latent_dim") else decoder.inputs[0].shape[-1]
     if code_size != decoder_input:
         raise ValueError(f"the encoder emits codes of size {code_size} but the decoder expects {decoder_input}")
     return int(code_size)
