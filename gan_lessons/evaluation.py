@@ -19,6 +19,7 @@ from gan_lessons.data import SineWaves, check_images, missing_data_error
 from gan_lessons.models.base import predict_in_batches
 
 layers = keras.layers
+ops = keras.ops
 CLASSIFIER_WEIGHTS = "classifier.weights.h5"
 CLASSIFIER_REPORT = "classifier.json"
 FEATURE_LAYER = "features"
@@ -540,6 +541,29 @@ def sine_metrics(generated: np.ndarray, reference: SineWaves, *, seed: int = 0) 
     return {**metrics, "passes": not failed, "failed": failed}
 
 
+def window_metrics(sequences: np.ndarray, reference: SineWaves, *, seed: int = 0) -> list[dict]:
+    """Generated sequences k times the data's length, cut into k windows of that length: each window
+    measured like :func:`sine_metrics`, plus ``frequency_drift``/``amplitude_drift`` — how far each
+    sequence's fitted f and A moved from its first window (mean absolute change, as a share of the
+    data's range). Real sines continued in time have flat rows: the same f and A in every window."""
+    sequences = np.asarray(sequences, np.float64)
+    length, features = reference.x.shape[1:]
+    if sequences.ndim != 3 or sequences.shape[2] != features or sequences.shape[1] % length:
+        raise ValueError(f"need sequences (N, k·{length}, {features}) to cut into windows of the data's length, "
+                         f"got {sequences.shape}")
+    windows = np.moveaxis(sequences.reshape(len(sequences), -1, length, features), 1, 0)
+    first_frequency, first_amplitude = sine_fit(windows[0])
+    rows = []
+    for window in windows:
+        frequency, amplitude = sine_fit(window)
+        rows.append({**sine_metrics(window, reference, seed=seed),
+                     "frequency_drift": float(np.mean(np.abs(frequency - first_frequency))
+                                              / (FREQUENCY_RANGE[1] - FREQUENCY_RANGE[0])),
+                     "amplitude_drift": float(np.mean(np.abs(amplitude - first_amplitude))
+                                              / (AMPLITUDE_RANGE[1] - AMPLITUDE_RANGE[0]))})
+    return rows
+
+
 def discriminative_score(real: np.ndarray, generated: np.ndarray, *, seed: int = 0, units: int = 16,
                          epochs: int = 20, test_share: float = 0.25) -> float:
     """Post-hoc discriminative score (Yoon et al. 2019): train a small GRU to tell real from
@@ -570,74 +594,168 @@ def discriminative_score(real: np.ndarray, generated: np.ndarray, *, seed: int =
 
 # ---------------------------------------------------------------- TimeGAN's post-hoc scores
 
-def _checked_sequence_pair(real: np.ndarray, generated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    real, generated = (np.asarray(a, dtype=np.float32) for a in (real, generated))
-    if real.ndim != 3 or generated.shape[1:] != real.shape[1:]:
-        raise ValueError(f"need two sets of sequences (N, steps, features) of one shape, got {real.shape} and "
-                         f"{generated.shape}")
-    if not (np.all(np.isfinite(real)) and np.all(np.isfinite(generated))):
+def _checked_sequence_sets(real: np.ndarray, generated: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    real = np.asarray(real, dtype=np.float32)
+    if isinstance(generated, np.ndarray) and generated.ndim == 3:
+        raise ValueError("pass the generated sequences as a list of sets, e.g. [generated]")
+    generated = [np.asarray(g, dtype=np.float32) for g in generated]
+    if real.ndim != 3 or not generated or any(g.shape != real.shape for g in generated):
+        raise ValueError(f"need real and generated sequences (N, steps, features) of one shape and number, got "
+                         f"{real.shape} and {[g.shape for g in generated]}")
+    if not all(np.all(np.isfinite(a)) for a in (real, *generated)):
         raise ValueError("the sequences contain NaN or infinite values")
     return real, generated
 
 
-def _post_hoc_gru(input_shape: tuple, units: int, seed: int, *, every_step: bool) -> keras.Model:
-    inputs = keras.Input(input_shape)
-    hidden = layers.GRU(units, return_sequences=every_step, kernel_initializer=keras.initializers.GlorotUniform(seed),
-                        recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 1))(inputs)
-    output = layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed + 2))(hidden)
-    return keras.Model(inputs, output, name="post_hoc_gru")
+class _BlockMask(keras.constraints.Constraint):
+    """Keeps only the weights inside each run's block, so one layer holds independent networks."""
+
+    def __init__(self, mask: np.ndarray):
+        self.mask = mask
+
+    def __call__(self, weights):
+        return weights * ops.cast(self.mask, weights.dtype)
 
 
-def _fit_on_batches(model: keras.Model, x: np.ndarray, y: np.ndarray, batches: np.ndarray, loss) -> None:
-    """Adam (TensorFlow's defaults, as TimeGAN) on the given rows of (x, y), one batch per row of ``batches``."""
-    x, y = tf.constant(x), tf.constant(y)  # held once; the pipeline gathers each batch from them
-    dataset = tf.data.Dataset.from_tensor_slices(batches).map(lambda rows: (tf.gather(x, rows), tf.gather(y, rows)))
+def _block_diagonal(blocks: list[np.ndarray], gates: int) -> np.ndarray:
+    """Place each run's (rows, gates·units) matrix on the diagonal of every gate's column block."""
+    rows, columns = blocks[0].shape
+    units = columns // gates
+    runs = len(blocks)
+    merged = np.zeros((runs * rows, gates * runs * units), np.float32)
+    for run, block in enumerate(blocks):
+        for gate in range(gates):
+            merged[run * rows:(run + 1) * rows, (gate * runs + run) * units:(gate * runs + run + 1) * units] = \
+                block[:, gate * units:(gate + 1) * units]
+    return merged
+
+
+def _post_hoc_grus(steps: int, features: int, units: int, seeds: list[int], *, every_step: bool) -> keras.Model:
+    """One model holding len(seeds) independent post-hoc GRUs (``units`` each, a linear output each),
+    run ``r`` reading input features r·features … (r+1)·features and writing output r. Block masks keep
+    the runs apart through training; each run starts from the weights a lone GRU with its seed gets,
+    so running several at once changes nothing but the time (the whole model costs about one run's
+    time: with two units per GRU the per-step overhead, not arithmetic, is what costs)."""
+    runs = len(seeds)
+    gru = layers.GRU(runs * units, return_sequences=every_step,
+                     kernel_constraint=_BlockMask(_block_diagonal([np.ones((features, 3 * units))] * runs, 3)),
+                     recurrent_constraint=_BlockMask(_block_diagonal([np.ones((units, 3 * units))] * runs, 3)))
+    head = layers.Dense(runs, kernel_constraint=_BlockMask(_block_diagonal([np.ones((units, 1))] * runs, 1)))
+    inputs = keras.Input((steps, runs * features))
+    model = keras.Model(inputs, head(gru(inputs)), name="post_hoc_grus")
+    def initial(initializer, shape):
+        return ops.convert_to_numpy(initializer(shape))
+
+    gru.set_weights([
+        _block_diagonal([initial(keras.initializers.GlorotUniform(s), (features, 3 * units)) for s in seeds], 3),
+        _block_diagonal([initial(keras.initializers.Orthogonal(seed=s + 1), (units, 3 * units)) for s in seeds], 3),
+        np.zeros(gru.get_weights()[2].shape, np.float32)])
+    head.set_weights([_block_diagonal([initial(keras.initializers.GlorotUniform(s + 2), (units, 1)) for s in seeds], 1),
+                      np.zeros(runs, np.float32)])
+    return model
+
+
+def _fit_runs(model: keras.Model, pool: np.ndarray, rows: np.ndarray, targets, loss) -> None:
+    """Adam (TensorFlow's defaults, as TimeGAN), one step per entry of ``rows`` (steps, batch, runs): run
+    r's batch is pool[rows[step, :, r]], placed in its own block of input features; ``targets`` gives the
+    step's targets from the same (batch, runs) rows."""
+    pool = tf.constant(pool)
+
+    def batch(step_rows):
+        return _side_by_side(tf.gather(pool, step_rows)), targets(step_rows)
+
+    dataset = tf.data.Dataset.from_tensor_slices(rows.astype(np.int32)).map(batch)
     model.compile(optimizer=keras.optimizers.Adam(1e-3, epsilon=1e-8), loss=loss, steps_per_execution=50)
     model.fit(dataset, epochs=1, verbose=0)
 
 
+def _side_by_side(sequences):
+    """(batch, runs, steps, features) → (batch, steps, runs·features): each run's sequence in its block."""
+    shape = ops.shape(sequences)
+    return ops.reshape(ops.transpose(sequences, (0, 2, 1, 3)), (shape[0], shape[2], shape[1] * shape[3]))
+
+
+def _summed_over_runs(per_run_loss):
+    """A Keras loss that adds the runs' mean losses (the last axis holds one value per run), so each run's
+    gradient is exactly what it would be alone."""
+    def loss(target, prediction):
+        return ops.sum(per_run_loss(target, prediction), axis=-1)
+    return loss
+
+
+def timegan_discriminative_scores(real: np.ndarray, generated: list[np.ndarray], *, repeats: int = 10, seed: int = 0,
+                                  iterations: int = 2000, batch_size: int = 128) -> np.ndarray:
+    """TimeGAN's discriminative score, ``repeats`` times for each generated set: shape (sets, repeats).
+
+    Each repeat: a post-hoc GRU (⌊features/2⌋ units, last state → logit) trained on 80 % of each set
+    for ``iterations`` steps of ``batch_size`` real + ``batch_size`` generated sequences; |accuracy − 0.5|
+    on the other 20 %. 0 = indistinguishable, 0.5 = always told apart. Every repeat has its own split,
+    initial weights and batches (TimeGAN reports the mean ± std over 10); all train at once.
+    """
+    real, generated = _checked_sequence_sets(real, generated)
+    runs = [(index, rng) for index in range(len(generated))
+            for rng in (np.random.default_rng([seed, index, repeat]) for repeat in range(repeats))]
+    pool = np.concatenate([real, *generated])
+    offsets = len(real) * np.arange(1, len(generated) + 1)  # where each generated set starts in the pool
+    train_rows, test_rows = [], []
+    for index, rng in runs:
+        real_train, real_test = np.split(rng.permutation(len(real)), [int(0.8 * len(real))])
+        fake_train, fake_test = np.split(offsets[index] + rng.permutation(len(real)), [int(0.8 * len(real))])
+        # Each step: batch_size of each kind, drawn without replacement within the step (TimeGAN's batch_generator).
+        train_rows.append([np.concatenate([rng.choice(real_train, batch_size, replace=False),
+                                           rng.choice(fake_train, batch_size, replace=False)])
+                           for _ in range(iterations)])
+        test_rows.append(np.concatenate([real_test, fake_test]))
+    train_rows = np.stack(train_rows, axis=-1)                      # (iterations, 2·batch, runs)
+    test_rows = np.stack(test_rows, axis=-1)                        # (test, runs)
+    labels = np.repeat(np.array([1.0, 0.0], np.float32), batch_size)[:, None] * np.ones(len(runs), np.float32)
+    model = _post_hoc_grus(real.shape[1], real.shape[2], max(1, real.shape[2] // 2),
+                           [seed + 3 * run for run in range(len(runs))], every_step=False)
+    _fit_runs(model, pool, train_rows, lambda _: labels,
+              _summed_over_runs(lambda y, logits: keras.losses.binary_crossentropy(y[..., None], logits[..., None],
+                                                                                     from_logits=True)))
+    logits = predict_in_batches(model, ops.convert_to_numpy(_side_by_side(pool[test_rows])), 1024)
+    is_real = test_rows < len(real)
+    accuracy = np.mean((logits > 0) == is_real, axis=0)
+    return np.abs(accuracy - 0.5).reshape(len(generated), repeats)
+
+
+def timegan_predictive_scores(real: np.ndarray, generated: list[np.ndarray], *, repeats: int = 10, seed: int = 0,
+                              iterations: int = 5000, batch_size: int = 128) -> np.ndarray:
+    """TimeGAN's predictive score ("train on synthetic, test on real"), ``repeats`` times for each
+    generated set: shape (sets, repeats). A post-hoc GRU (⌊features/2⌋ units, sigmoid output) reads
+    every feature but the last for steps 1…T−1 and predicts the last feature one step ahead; trained
+    on generated sequences with an L1 loss, it reports its mean absolute error on the real ones.
+    Lower is better; the same GRU trained on real data is the floor.
+    """
+    real, generated = _checked_sequence_sets(real, generated)
+    runs = [(index, np.random.default_rng([seed, index, repeat])) for index in range(len(generated))
+            for repeat in range(repeats)]
+    pool = np.concatenate(generated)
+    rows = np.stack([np.stack([index * len(real) + rng.choice(len(real), batch_size, replace=False)
+                               for _ in range(iterations)]) for index, rng in runs], axis=-1)
+    inputs, targets = pool[:, :-1, :-1], pool[:, 1:, -1]           # every feature but the last; the last, one step on
+    model = _post_hoc_grus(real.shape[1] - 1, real.shape[2] - 1, max(1, real.shape[2] // 2),
+                           [seed + 3 * run for run in range(len(runs))], every_step=True)
+    model = keras.Model(model.inputs, layers.Activation("sigmoid")(model.outputs[0]), name="post_hoc_predictors")
+    target_pool = tf.constant(targets)
+    _fit_runs(model, inputs, rows, lambda step_rows: ops.transpose(tf.gather(target_pool, step_rows), (0, 2, 1)),
+              _summed_over_runs(lambda y, p: ops.mean(ops.abs(y - p), axis=-2)))
+    on_real = np.repeat(real[:, None, :-1, :-1], len(runs), axis=1)  # every run reads the same real sequences
+    predictions = predict_in_batches(model, ops.convert_to_numpy(_side_by_side(on_real)), 1024)
+    errors = np.mean(np.abs(predictions - real[:, 1:, -1:]), axis=(0, 1))
+    return errors.reshape(len(generated), repeats)
+
+
 def timegan_discriminative_score(real: np.ndarray, generated: np.ndarray, *, seed: int = 0,
                                  iterations: int = 2000, batch_size: int = 128) -> float:
-    """TimeGAN's discriminative score: a post-hoc GRU (⌊features/2⌋ units, last state → logit) trained
-    on 80 % of each set for ``iterations`` steps of ``batch_size`` real + ``batch_size`` generated
-    sequences; |accuracy − 0.5| on the other 20 %. 0 = indistinguishable, 0.5 = always told apart.
-
-    One repeat; TimeGAN reports the mean ± std over 10 (new split, initial weights and batches each).
-    """
-    real, generated = _checked_sequence_pair(real, generated)
-    rng = np.random.default_rng(seed)
-    splits = [np.split(rng.permutation(len(s)), [int(0.8 * len(s))]) for s in (real, generated)]
-    (real_train, real_test), (fake_train, fake_test) = splits
-    x = np.concatenate([real, generated])
-    y = np.concatenate([np.ones(len(real)), np.zeros(len(generated))]).astype(np.float32)[:, None]
-    # Each step: batch_size of each kind, drawn without replacement within the step (TimeGAN's batch_generator).
-    batches = np.stack([np.concatenate([rng.choice(real_train, batch_size, replace=False),
-                                        len(real) + rng.choice(fake_train, batch_size, replace=False)])
-                        for _ in range(iterations)])
-    model = _post_hoc_gru(real.shape[1:], max(1, real.shape[2] // 2), seed, every_step=False)
-    _fit_on_batches(model, x, y, batches, keras.losses.BinaryCrossentropy(from_logits=True))
-    test = np.concatenate([real_test, len(real) + fake_test])
-    logits = predict_in_batches(model, x[test], 1024)[:, 0]
-    return float(abs(np.mean((logits > 0) == (y[test, 0] == 1)) - 0.5))
+    """One repeat of :func:`timegan_discriminative_scores`."""
+    return float(timegan_discriminative_scores(real, [generated], repeats=1, seed=seed, iterations=iterations,
+                                               batch_size=batch_size)[0, 0])
 
 
 def timegan_predictive_score(real: np.ndarray, generated: np.ndarray, *, seed: int = 0,
                              iterations: int = 5000, batch_size: int = 128) -> float:
-    """TimeGAN's predictive score ("train on synthetic, test on real"): a post-hoc GRU (⌊features/2⌋
-    units, sigmoid output) reads every feature but the last for steps 1…T−1 and predicts the last
-    feature one step ahead; trained on generated sequences with an L1 loss, it reports its mean
-    absolute error on the real ones. Lower is better; the same GRU trained on real data is the floor.
-    """
-    real, generated = _checked_sequence_pair(real, generated)
-    rng = np.random.default_rng(seed)
-
-    def inputs_and_targets(sequences):
-        return sequences[:, :-1, :-1], sequences[:, 1:, -1:]
-
-    batches = np.stack([rng.choice(len(generated), batch_size, replace=False) for _ in range(iterations)])
-    inputs = keras.Input((real.shape[1] - 1, real.shape[2] - 1))
-    logits = _post_hoc_gru(inputs.shape[1:], max(1, real.shape[2] // 2), seed, every_step=True)(inputs)
-    model = keras.Model(inputs, layers.Activation("sigmoid")(logits), name="post_hoc_predictor")
-    _fit_on_batches(model, *inputs_and_targets(generated), batches, keras.losses.MeanAbsoluteError())
-    x, target = inputs_and_targets(real)
-    return float(np.mean(np.abs(predict_in_batches(model, x, 1024) - target)))
+    """One repeat of :func:`timegan_predictive_scores`."""
+    return float(timegan_predictive_scores(real, [generated], repeats=1, seed=seed, iterations=iterations,
+                                           batch_size=batch_size)[0, 0])

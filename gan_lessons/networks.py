@@ -268,21 +268,26 @@ class RecurrentDecoder(keras.Model):
             previous = ops.concatenate([previous, ops.repeat(z[:, None, :], ops.shape(previous)[1], axis=1)], axis=-1)
         return self.to_output(self.rnn(previous, initial_state=self._initial_state(z), training=training))
 
-    def generate(self, z, *, feedback: str | None = None, temperature: float = 1.0, seed=None):
+    def generate(self, z, *, feedback: str | None = None, temperature: float = 1.0, seed=None,
+                 steps: int | None = None):
         """Free running: each step's output, mapped by ``feedback`` (default: the decoder's own),
         is the next step's input. ``"sample"`` draws from sigmoid(logit / ``temperature``) with
-        ``seed`` (an int or a ``keras.random.SeedGenerator``); lower temperatures are greedier."""
+        ``seed`` (an int or a ``keras.random.SeedGenerator``); lower temperatures are greedier.
+        ``steps`` (default: the training length) may be longer: the cell simply keeps running."""
         feedback = self.feedback if feedback is None else feedback
         if feedback not in self.FEEDBACKS or (feedback == "none") != (self.feedback == "none"):
             raise ValueError(f"feedback must be one of {self.FEEDBACKS} and 'none' only for a decoder trained so")
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
+        steps = self.steps if steps is None else int(steps)
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
         z = ops.convert_to_tensor(z, dtype="float32")
         seed = seed if isinstance(seed, keras.random.SeedGenerator) else keras.random.SeedGenerator(seed)
         state = self._initial_state(z)
         value = ops.zeros((ops.shape(z)[0], self.features))
         outputs = []
-        for _ in range(self.steps):
+        for _ in range(steps):
             step_input = value if self.condition == "state" else ops.concatenate([value, z], axis=-1)
             hidden, state = self.cell(step_input, state)
             output = self.to_output(hidden)

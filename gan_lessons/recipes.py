@@ -1,11 +1,13 @@
 """Each lesson's main model with that lesson's settings, built in one call, so the benchmark and
-lesson 09 train exactly what the lessons train (networks, optimizers, batch size, data range).
+the comparison lesson train exactly what the lessons train (networks, optimizers, batch size, data
+range).
 
 Digit recipes take digits as loaded (integers 0–255, e.g. ``digits.x_train``) and prepare them
 as their lesson does (scaled to [0, 1] or [−1, 1], binarized afresh every epoch, read row by
-row); sequence recipes take sine waves (N, 30, 1). Extra keyword arguments go to ``compile``
-(e.g. ``steps_per_execution``, which the benchmark compares; the small dense and recurrent models
-use 10, as their lessons do: measured faster, with the same weights).
+row); sequence recipes take sequences (N, steps, features), such as sine waves (N, 30, 1). Extra
+keyword arguments go to ``compile`` (e.g. ``steps_per_execution``, which the benchmark compares;
+the small dense and recurrent models use 10, as their lessons do: measured faster, with the same
+weights).
 """
 
 from __future__ import annotations
@@ -17,7 +19,18 @@ import numpy as np
 
 from gan_lessons import config, data, networks
 from gan_lessons.config import keras, tf
-from gan_lessons.models import GAN, LSTMGAN, VAE, VAEGAN, WGAN, Autoencoder, Completion, ConditionalGAN, RecurrentVAE
+from gan_lessons.models import (
+    GAN,
+    LSTMGAN,
+    VAE,
+    VAEGAN,
+    WGAN,
+    AdversarialRecurrentVAE,
+    Autoencoder,
+    Completion,
+    ConditionalGAN,
+    RecurrentVAE,
+)
 from gan_lessons.models.completion import top_half_condition
 
 
@@ -174,8 +187,9 @@ def sine_recurrent_vae(x: np.ndarray, *, seed: int = 0, **compile_options) -> Re
     step), 4-dimensional code, Gaussian likelihood, Adam 2e-3, batch 64."""
     x = _sequences(x)
     config.seed_everything(seed)
-    model = RecurrentVAE(networks.lstm_gaussian_encoder(4, steps=x.shape[1], features=1, units=64),
-                         networks.RecurrentDecoder(4, steps=x.shape[1], features=1, units=64, condition="both",
+    steps, features = x.shape[1:]
+    model = RecurrentVAE(networks.lstm_gaussian_encoder(4, steps=steps, features=features, units=64),
+                         networks.RecurrentDecoder(4, steps=steps, features=features, units=64, condition="both",
                                                    feedback="none"),
                          likelihood="gaussian", seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(2e-3), **compile_options)
@@ -188,17 +202,37 @@ def lstm_gan(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
     execution."""
     x = _sequences(x)
     config.seed_everything(seed)
-    model = LSTMGAN.from_sizes(x.shape[1], 1, noise_dim=5, units=100, packing=2, ema=0.995, seed=seed)
+    model = LSTMGAN.from_sizes(x.shape[1], x.shape[2], noise_dim=5, units=100, packing=2, ema=0.995, seed=seed)
     model.compile(d_optimizer=keras.optimizers.Adam(5e-4, beta_1=0.5),
                   g_optimizer=keras.optimizers.Adam(5e-4, beta_1=0.5),
                   **{"steps_per_execution": 10, **compile_options})
     return Recipe("LSTM-GAN (sines)", "08", model, data.make_dataset(x, batch_size=64, seed=seed), x)
 
 
+def adversarial_recurrent_vae(x: np.ndarray, *, seed: int = 0, gamma: float = 1.0, reconstruction: str = "both",
+                              **compile_options) -> Recipe:
+    """Lesson 09's GAN + R-VAE: lesson 07's sine R-VAE (LSTM encoder 64, a 64-unit decoder writing from
+    z alone, 4-dimensional code) against a 64-unit whole-sequence LSTM discriminator; reconstruction
+    term ``reconstruction`` weighted γ in the decoder's loss, real target 0.9; Adam 2e-3 for encoder and
+    decoder (the R-VAE's), 5e-4 β₁ 0.5 for the discriminator (the LSTM-GAN's), batch 64."""
+    x = _sequences(x)
+    config.seed_everything(seed)
+    steps, features = x.shape[1:]
+    model = AdversarialRecurrentVAE(
+        networks.lstm_gaussian_encoder(4, steps=steps, features=features, units=64),
+        networks.RecurrentDecoder(4, steps=steps, features=features, units=64, condition="both", feedback="none"),
+        networks.lstm_discriminator(steps, features, units=64),
+        reconstruction=reconstruction, gamma=gamma, real_label=0.9, seed=seed)
+    model.compile(encoder_optimizer=keras.optimizers.Adam(2e-3), decoder_optimizer=keras.optimizers.Adam(2e-3),
+                  discriminator_optimizer=keras.optimizers.Adam(5e-4, beta_1=0.5), **compile_options)
+    return Recipe("adversarial R-VAE (sines)", "09", model, data.make_dataset(x, batch_size=64, seed=seed), x)
+
+
 def _sequences(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
-    if x.ndim != 3 or x.shape[2] != 1:
-        raise ValueError(f"sequence recipes take sine waves of shape (N, steps, 1), got {x.shape}")
+    if x.ndim != 3:
+        raise ValueError(f"sequence recipes take sequences of shape (N, steps, features), e.g. sine waves "
+                         f"(N, 30, 1), got {x.shape}")
     return x
 
 
@@ -241,6 +275,6 @@ def generated_sequences(recipe: Recipe, n: int, *, seed: int = 0) -> np.ndarray:
     (weight-averaged) generator's output for the LSTM-GAN."""
     if isinstance(recipe.model, GAN):
         return recipe.model.generate(n, seed=seed)
-    if isinstance(recipe.model, RecurrentVAE):
+    if isinstance(recipe.model, (RecurrentVAE, AdversarialRecurrentVAE)):
         return recipe.model.sample(n, seed=seed)
     raise TypeError(f"no way to draw sequences from a {type(recipe.model).__name__}")

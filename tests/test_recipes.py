@@ -48,7 +48,7 @@ def test_recipes_reject_data_they_cannot_use():
         recipes.vae(RAW_DIGITS / 255.0)
     with pytest.raises(ValueError, match=r"\(N, 28, 28"):
         recipes.dcgan(np.zeros((4, 32, 32), np.uint8))
-    with pytest.raises(ValueError, match="sine waves of shape"):
+    with pytest.raises(ValueError, match=r"sequences of shape \(N, steps, features\)"):
         recipes.lstm_gan(SINES[..., 0])
     with pytest.raises(TypeError, match="does not reconstruct"):
         recipes.reconstructed_digits(recipes.dcgan(RAW_DIGITS), RAW_DIGITS[:2])

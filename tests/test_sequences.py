@@ -207,3 +207,17 @@ def test_discriminative_score_has_no_side_effects_and_repeats():
     assert after == before  # the caller's random streams are where they were
     np.random.seed(123)
     assert evaluation.discriminative_score(real, other, epochs=2) == first
+
+
+def test_the_lstm_gan_writes_longer_sequences_with_the_same_weights():
+    from gan_lessons.models.base import predict_in_batches
+
+    model = tiny_lstm_gan(False, ema=0.9)
+    np.testing.assert_array_equal(model.generate(5, seed=3), model.generate(5, seed=3, steps=6))
+    longer = model.generate(5, seed=3, steps=18)
+    assert longer.shape == (5, 18, 1) and np.all(np.isfinite(longer))
+    # the first 6 steps read the first 6 noise vectors: the same as the 6-step generator on them
+    noise = np.random.default_rng(3).standard_normal((5, 18, 2)).astype(np.float32)
+    np.testing.assert_allclose(longer[:, :6], predict_in_batches(model.ema_generator, noise[:, :6]), atol=1e-6)
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        model.generate(5, steps=0)

@@ -206,3 +206,16 @@ def test_sequence_vae_gan_refuses_what_it_cannot_train():
         tiny_sequence_vae_gan(reconstruction="pixels")
     with pytest.raises(ValueError, match=r"shape \(batch, 30, 1\)"):
         tiny_sequence_vae_gan().fit(np.zeros((8, 20, 1), "float32"), epochs=1, verbose=0)
+
+
+def test_sequences_longer_than_the_training_length_continue_the_same_run():
+    """A causal decoder asked for more steps writes the same first 30 and then keeps going."""
+    z = np.random.default_rng(1).standard_normal((3, 2)).astype("float32")
+    for feedback in ("none", "identity"):
+        model = tiny_sequence_vae_gan(feedback=feedback)
+        longer = model.decode(z, steps=90)
+        assert longer.shape == (3, 90, 1) and np.all(np.isfinite(longer))
+        np.testing.assert_allclose(longer[:, :30], model.decode(z), atol=1e-6)
+    np.testing.assert_allclose(model.sample(4, seed=2, steps=60)[:, :30], model.sample(4, seed=2), atol=1e-6)
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        model.decode(z, steps=0)

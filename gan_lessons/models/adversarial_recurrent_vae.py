@@ -61,8 +61,13 @@ class AdversarialRecurrentVAE(VAEGAN):
             raise ValueError(f"expected sequences of shape (batch, {expected[0]}, {expected[1]}), got {tuple(x.shape)}")
         return x
 
-    def decode(self, codes, batch_size: int = 256) -> np.ndarray:
-        """Free-running sequences for the given codes."""
+    def decode(self, codes, batch_size: int = 256, steps: int | None = None) -> np.ndarray:
+        """Free-running sequences for the given codes, ``steps`` long (default: the training length)."""
         codes = np.asarray(codes, dtype=np.float32)
-        return np.concatenate([ops.convert_to_numpy(self.decode_codes(ops.convert_to_tensor(codes[i : i + batch_size])))
+        return np.concatenate([ops.convert_to_numpy(self.decoder.generate(codes[i : i + batch_size], steps=steps))
                                for i in range(0, len(codes), batch_size)])
+
+    def sample(self, n: int, seed: int = 0, steps: int | None = None) -> np.ndarray:
+        """n free-running sequences from z ~ N(0, I), reproducible per seed."""
+        codes = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+        return self.decode(codes, steps=steps)

@@ -13,9 +13,11 @@ choice, BCE averaged over steps); this class adds the checks that a sequence mod
 
 from __future__ import annotations
 
+import numpy as np
+
 from gan_lessons import networks
 from gan_lessons.config import keras
-from gan_lessons.models.base import checked_inputs
+from gan_lessons.models.base import checked_inputs, predict_in_batches
 from gan_lessons.models.gan import GAN
 
 
@@ -71,6 +73,20 @@ class LSTMGAN(GAN):
                 f"LSTMGAN expects sequences of shape (batch, {self.steps}, {self.features}), got {tuple(x.shape)}"
             )
         return x
+
+    def generate(self, n: int, seed: int = 0, batch_size: int = 256, steps: int | None = None) -> np.ndarray:
+        """n sequences from fixed noise (reproducible per seed), ``steps`` long (default: the training
+        length; longer ones come from the same weights, the LSTM simply reading more noise)."""
+        steps = self.steps if steps is None else int(steps)
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        noise = np.random.default_rng(seed).standard_normal((n, steps, self.noise_shape[1])).astype(np.float32)
+        generator = self.ema_generator or self.generator
+        if steps != self.steps:  # the same layers and weights behind an input of the new length
+            longer = keras.models.clone_model(generator, input_tensors=keras.Input((steps, self.noise_shape[1])))
+            longer.set_weights(generator.get_weights())
+            generator = longer
+        return predict_in_batches(generator, noise, batch_size)
 
     def train_step(self, data):
         return super().train_step(self._checked(data))
