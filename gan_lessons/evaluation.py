@@ -630,8 +630,9 @@ def _block_diagonal(blocks: list[np.ndarray], gates: int) -> np.ndarray:
     return merged
 
 
-def _post_hoc_grus(steps: int, features: int, units: int, seeds: list[int], *, every_step: bool) -> keras.Model:
-    """One model holding len(seeds) independent post-hoc GRUs (``units`` each, a linear output each),
+def _post_hoc_grus(steps: int, features: int, units: int, seeds: list[int], *, every_step: bool,
+                   activation: str | None = None) -> keras.Model:
+    """One model holding len(seeds) independent post-hoc GRUs (``units`` each, one Dense output each),
     run ``r`` reading input features r·features … (r+1)·features and writing output r. Block masks keep
     the runs apart through training; each run starts from the weights a lone GRU with its seed gets,
     so running several at once changes nothing but the time (the whole model costs about one run's
@@ -640,7 +641,8 @@ def _post_hoc_grus(steps: int, features: int, units: int, seeds: list[int], *, e
     gru = layers.GRU(runs * units, return_sequences=every_step,
                      kernel_constraint=_BlockMask(_block_diagonal([np.ones((features, 3 * units))] * runs, 3)),
                      recurrent_constraint=_BlockMask(_block_diagonal([np.ones((units, 3 * units))] * runs, 3)))
-    head = layers.Dense(runs, kernel_constraint=_BlockMask(_block_diagonal([np.ones((units, 1))] * runs, 1)))
+    head = layers.Dense(runs, activation=activation,
+                        kernel_constraint=_BlockMask(_block_diagonal([np.ones((units, 1))] * runs, 1)))
     inputs = keras.Input((steps, runs * features))
     model = keras.Model(inputs, head(gru(inputs)), name="post_hoc_grus")
     def initial(initializer, shape):
@@ -736,8 +738,7 @@ def timegan_predictive_scores(real: np.ndarray, generated: list[np.ndarray], *, 
                                for _ in range(iterations)]) for index, rng in runs], axis=-1)
     inputs, targets = pool[:, :-1, :-1], pool[:, 1:, -1]           # every feature but the last; the last, one step on
     model = _post_hoc_grus(real.shape[1] - 1, real.shape[2] - 1, max(1, real.shape[2] // 2),
-                           [seed + 3 * run for run in range(len(runs))], every_step=True)
-    model = keras.Model(model.inputs, layers.Activation("sigmoid")(model.outputs[0]), name="post_hoc_predictors")
+                           [seed + 3 * run for run in range(len(runs))], every_step=True, activation="sigmoid")
     target_pool = tf.constant(targets)
     _fit_runs(model, inputs, rows, lambda step_rows: ops.transpose(tf.gather(target_pool, step_rows), (0, 2, 1)),
               _summed_over_runs(lambda y, p: ops.mean(ops.abs(y - p), axis=-2)))
