@@ -252,21 +252,27 @@ def long_run(name: str) -> list[keras.callbacks.Callback]:
 
 class TimeBudget(keras.callbacks.Callback):
     """Stop ``fit`` at the end of the first epoch that finishes after ``seconds`` of training: models
-    compared under the same budget (lesson 09, the benchmark) each get the epochs they can afford."""
+    compared under the same budget (lesson 10, the benchmark) each get the epochs they can afford.
+    With a ``label``, one line updated in place after every epoch says how far it is (§8 of the design)."""
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, label: str | None = None):
         super().__init__()
         if seconds <= 0:
             raise ValueError(f"seconds must be > 0, got {seconds}")
-        self.seconds = float(seconds)
+        self.seconds, self.label, self._display = float(seconds), label, None
 
     def on_train_begin(self, logs=None):
         self.start, self.epochs_run = time.perf_counter(), 0
 
     def on_epoch_end(self, epoch, logs=None):
         self.epochs_run += 1
-        if time.perf_counter() - self.start >= self.seconds:
+        spent = time.perf_counter() - self.start
+        if spent >= self.seconds:
             self.model.stop_training = True
+        if self.label is not None:
+            self._display = show_text(f"{self.label}: epoch {self.epochs_run} · {spent:.0f} of "
+                                      f"{self.seconds:.0f} s" + (" · done" if spent >= self.seconds else ""),
+                                      handle=self._display)
 
 
 class TrainingTrace(keras.callbacks.Callback):

@@ -564,6 +564,35 @@ def window_metrics(sequences: np.ndarray, reference: SineWaves, *, seed: int = 0
     return rows
 
 
+_POST_HOC_DISCRIMINATORS: dict[tuple, tuple[keras.Model, list[np.ndarray]]] = {}
+
+
+def _post_hoc_discriminator(shape: tuple, units: int, seed: int) -> keras.Model:
+    """The discriminative score's GRU classifier, initialized from ``seed`` with a fresh optimizer.
+    One compiled model is kept per input shape and width and re-initialized on every call: the weights
+    and the optimizer state are those of a new model, without tracing its steps again (seconds each)."""
+    key = (tuple(shape), units)
+    if key not in _POST_HOC_DISCRIMINATORS:
+        inputs = keras.Input(shape)  # seeded initializers: building it leaves the global random state alone
+        gru = layers.GRU(units, kernel_initializer=keras.initializers.GlorotUniform(0),
+                         recurrent_initializer=keras.initializers.Orthogonal(seed=0), name="gru")
+        logit = layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(0), name="logit")
+        model = keras.Model(inputs, logit(gru(inputs)), name="post_hoc_discriminator")
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+        model.optimizer.build(model.trainable_variables)
+        _POST_HOC_DISCRIMINATORS[key] = model, [variable.numpy() for variable in model.optimizer.variables]
+    model, fresh_optimizer = _POST_HOC_DISCRIMINATORS[key]
+    gru, logit = model.get_layer("gru").cell, model.get_layer("logit")
+    initial = {gru.kernel.path: keras.initializers.GlorotUniform(seed),
+               gru.recurrent_kernel.path: keras.initializers.Orthogonal(seed=seed + 1),
+               logit.kernel.path: keras.initializers.GlorotUniform(seed + 2)}
+    for variable in model.trainable_variables:
+        variable.assign(initial.get(variable.path, keras.initializers.Zeros())(variable.shape, variable.dtype))
+    for variable, value in zip(model.optimizer.variables, fresh_optimizer):
+        variable.assign(value)
+    return model
+
+
 def discriminative_score(real: np.ndarray, generated: np.ndarray, *, seed: int = 0, units: int = 16,
                          epochs: int = 20, test_share: float = 0.25) -> float:
     """Post-hoc discriminative score (Yoon et al. 2019): train a small GRU to tell real from
@@ -581,12 +610,7 @@ def discriminative_score(real: np.ndarray, generated: np.ndarray, *, seed: int =
     test, train = order[:n_test], order[n_test:]
     # Every epoch's order drawn up front: one pass over the concatenation is `epochs` shuffled epochs.
     epoch_orders = np.concatenate([rng.permutation(train) for _ in range(epochs)])
-    inputs = keras.Input(x.shape[1:])
-    gru = layers.GRU(units, kernel_initializer=keras.initializers.GlorotUniform(seed),
-                     recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 1), seed=seed)
-    logit = layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed + 2))
-    model = keras.Model(inputs, logit(gru(inputs)), name="post_hoc_discriminator")
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    model = _post_hoc_discriminator(x.shape[1:], units, seed)
     model.fit(x[epoch_orders], y[epoch_orders], epochs=1, batch_size=64, shuffle=False, verbose=0)
     logits = predict_in_batches(model, x[test])[:, 0]
     return float(abs(np.mean((logits > 0) == (y[test] == 1)) - 0.5))
@@ -663,6 +687,7 @@ def _fit_runs(model: keras.Model, pool: np.ndarray, rows: np.ndarray, targets, l
     step's targets from the same (batch, runs) rows."""
     pool = tf.constant(pool)
 
+    @tf.autograph.experimental.do_not_convert  # plain tensor code: converting it only warns about the lambdas
     def batch(step_rows):
         return _side_by_side(tf.gather(pool, step_rows)), targets(step_rows)
 
@@ -695,6 +720,10 @@ def timegan_discriminative_scores(real: np.ndarray, generated: list[np.ndarray],
     initial weights and batches (TimeGAN reports the mean ± std over 10); all train at once.
     """
     real, generated = _checked_sequence_sets(real, generated)
+    if int(0.8 * len(real)) < batch_size:
+        needed = int(np.ceil(batch_size / 0.8))
+        raise ValueError(f"batches of {batch_size} per kind need at least {needed} sequences per set (80 % train "
+                         f"on), got {len(real)}: pass more sequences or a smaller batch_size")
     runs = [(index, rng) for index in range(len(generated))
             for rng in (np.random.default_rng([seed, index, repeat]) for repeat in range(repeats))]
     pool = np.concatenate([real, *generated])
@@ -731,6 +760,9 @@ def timegan_predictive_scores(real: np.ndarray, generated: list[np.ndarray], *, 
     Lower is better; the same GRU trained on real data is the floor.
     """
     real, generated = _checked_sequence_sets(real, generated)
+    if len(real) < batch_size:
+        raise ValueError(f"batches of {batch_size} need at least {batch_size} sequences per set, got {len(real)}: "
+                         "pass more sequences or a smaller batch_size")
     runs = [(index, np.random.default_rng([seed, index, repeat])) for index in range(len(generated))
             for repeat in range(repeats)]
     pool = np.concatenate(generated)

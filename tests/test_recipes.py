@@ -1,5 +1,5 @@
 """The lessons' recipes: each builds, trains a step, and yields samples and reconstructions in
-the shapes and ranges lesson 09 and the benchmark measure; bad data gets a clear error."""
+the shapes and ranges lesson 10 and the benchmark measure; bad data gets a clear error."""
 
 import numpy as np
 import pytest
@@ -37,6 +37,19 @@ def test_every_sequence_recipe_trains_and_generates_sequences(key):
     recipe = recipes.SEQUENCE_RECIPES[key](SINES, seed=0)
     recipe.model.fit(recipe.train, epochs=1, verbose=0)
     assert recipes.generated_sequences(recipe, 3, seed=0).shape == (3, 30, 1)
+
+
+def test_the_adversarial_r_vae_starts_from_a_trained_r_vae_and_refuses_another_shape():
+    rvae = recipes.sine_recurrent_vae(SINES, seed=0)
+    rvae.model.fit(rvae.train, epochs=1, verbose=0)
+    fusion = recipes.adversarial_recurrent_vae(SINES, seed=1, start_from=rvae.model).model
+    for mine, theirs in ((fusion.encoder, rvae.model.encoder), (fusion.decoder, rvae.model.decoder)):
+        for a, b in zip(mine.get_weights(), theirs.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    assert fusion.encoder is not rvae.model.encoder  # copied, not shared: training one leaves the other
+    longer = recipes.sine_recurrent_vae(np.concatenate([SINES, SINES], axis=2), seed=0)
+    with pytest.raises(ValueError, match="start_from needs an R-VAE"):
+        recipes.adversarial_recurrent_vae(SINES, start_from=longer.model)
 
 
 def test_compile_options_reach_the_model():

@@ -209,6 +209,22 @@ def test_discriminative_score_has_no_side_effects_and_repeats():
     assert evaluation.discriminative_score(real, other, epochs=2) == first
 
 
+def test_the_reused_post_hoc_discriminator_trains_like_a_new_one():
+    real, other = data.sine_waves(100, seed=6).x, data.sine_waves(100, seed=7).x * 0.8
+
+    def trained_weights(seed):
+        evaluation.discriminative_score(real, other, seed=seed, epochs=2)
+        (model, _), = (entry for key, entry in evaluation._POST_HOC_DISCRIMINATORS.items() if key[0] == real.shape[1:])
+        return [w.copy() for w in model.get_weights()]
+
+    evaluation._POST_HOC_DISCRIMINATORS.clear()
+    new = trained_weights(3)  # a model built for this call
+    trained_weights(4)  # the same model trained again from another start
+    again = trained_weights(3)  # re-initialized: weights and optimizer state as new
+    for a, b in zip(new, again):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_the_lstm_gan_writes_longer_sequences_with_the_same_weights():
     from gan_lessons.models.base import predict_in_batches
 

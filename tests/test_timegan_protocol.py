@@ -49,6 +49,10 @@ def test_scores_refuse_mismatched_or_broken_sequences(sines):
         evaluation.timegan_discriminative_score(real, real[:, :-1])
     with pytest.raises(ValueError, match="of one shape"):
         evaluation.timegan_predictive_score(real[0], real[0])
+    with pytest.raises(ValueError, match="at least 160 sequences"):
+        evaluation.timegan_discriminative_score(real[:150], real[:150])
+    with pytest.raises(ValueError, match="at least 128 sequences"):
+        evaluation.timegan_predictive_score(real[:100], real[:100])
     broken = real.copy()
     broken[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):

@@ -88,7 +88,7 @@ def test_a_time_budget_stops_after_the_epoch_that_spends_it():
     budget = TimeBudget(seconds=1e-9)  # spent by the first epoch
     history = model.fit(data, epochs=5, batch_size=16, verbose=0, callbacks=[budget]).history
     assert len(history["d_loss"]) == 1 and budget.epochs_run == 1
-    generous = TimeBudget(seconds=3600)
+    generous = TimeBudget(seconds=3600, label="tiny GAN")  # the progress line is shown only in a notebook
     assert len(model.fit(data, epochs=3, batch_size=16, verbose=0, callbacks=[generous]).history["d_loss"]) == 3
     with pytest.raises(ValueError, match="seconds"):
         TimeBudget(0)

@@ -47,6 +47,15 @@ class AdversarialRecurrentVAE(VAEGAN):
         super().__init__(encoder, decoder, discriminator, feature_layer=feature_layer, reconstruction=reconstruction,
                          **options)
 
+    def start_from(self, recurrent_vae: keras.Model) -> None:
+        """Copy a trained R-VAE's encoder and decoder weights (same shapes) into this model's networks:
+        a fusion can spend the first part of its budget as the cheaper R-VAE (lesson 09)."""
+        for mine, theirs in ((self.encoder, recurrent_vae.encoder), (self.decoder, recurrent_vae.decoder)):
+            if [w.shape for w in mine.weights] != [w.shape for w in theirs.weights]:
+                raise ValueError(f"start_from needs an R-VAE with this model's encoder and decoder shapes: its "
+                                 f"{theirs.name} does not match ({len(theirs.weights)} weights)")
+            mine.set_weights(theirs.get_weights())
+
     def decode_codes(self, z, training: bool = False):
         """Free running, differentiably: from z alone, or feeding each output back as the next input."""
         if self.decoder.feedback == "none":
