@@ -3,7 +3,8 @@
 Importing the package checks that this Python has what the lessons need (one line says what is
 missing and how to fix it, instead of a ``ModuleNotFoundError`` deep in a lesson) and silences
 TensorFlow's C++ logging (level 3: Python errors still show) before TensorFlow loads, so lesson
-outputs stay clean. The package itself stays light: submodules load TensorFlow only when imported.
+outputs stay clean, and lets TensorFlow grow its GPU memory instead of taking it all. The package
+itself stays light: submodules load TensorFlow only when imported.
 """
 
 import importlib.util
@@ -37,3 +38,8 @@ if not _starting_the_course_command() and (_missing := missing_requirements()):
     )
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if not _starting_the_course_command():  # that command sets these itself (importing it here would run it twice)
+    from gan_lessons.course import GPU_ENVIRONMENT  # standard library only
+
+    for _name, _value in GPU_ENVIRONMENT.items():  # GPU memory growth, inherited by every process started later
+        os.environ.setdefault(_name, _value)

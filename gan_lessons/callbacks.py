@@ -12,7 +12,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from gan_lessons import config
+from gan_lessons import config, data
 from gan_lessons.config import keras
 from gan_lessons.plotting import show_rows, show_text
 
@@ -113,14 +113,15 @@ class ResumableTraining(keras.callbacks.Callback):
     starts again (after a crash or a kernel restart): at most one epoch of work is lost.
 
     The state is every weight of the model (sub-networks and weight averages), every optimizer's
-    slots (the GAN's two, the VAE-GAN's three) and the position of every random-number stream,
-    in ``directory/state.weights.h5`` with the epoch in ``directory/state.json``. Both are written
-    to a temporary file first and then renamed, so an interruption while saving cannot corrupt them.
+    slots (the GAN's two, the VAE-GAN's three) and the position of every random-number stream:
+    each epoch's weights in their own file, then ``directory/state.json`` with the epoch, the streams
+    and that file's name. Each is written to a temporary file and renamed, the json last: a kill at
+    any moment leaves either the previous epoch's complete state or the new one, never a mix.
     Call ``fit`` with the same ``epochs`` as before; it starts at the saved epoch. A ``fit`` that
     ends normally deletes the state, so the next ``fit`` starts afresh.
     """
 
-    WEIGHTS, METADATA = "state.weights.h5", "state.json"
+    WEIGHTS, METADATA = "state.epoch{}.weights.h5", "state.json"
 
     def __init__(self, directory: str | os.PathLike):
         super().__init__()
@@ -138,13 +139,14 @@ class ResumableTraining(keras.callbacks.Callback):
         return [v for v in self.model.non_trainable_variables if id(v) not in weights]
 
     def on_train_begin(self, logs=None):
-        weights, metadata = self.directory / self.WEIGHTS, self.directory / self.METADATA
+        metadata = self.directory / self.METADATA
         if not metadata.exists():
             return
         problem = f"the training state in {self.directory} cannot be resumed"
         try:
             saved = json.loads(metadata.read_text())
             epoch, signature, streams = saved["epoch"], saved["signature"], saved["random_streams"]
+            weights = self.directory / saved["weights"]
         except (ValueError, KeyError) as error:
             raise ValueError(
                 f"{problem}: {metadata.name} is unreadable ({error}); delete the folder to start afresh"
@@ -171,17 +173,25 @@ class ResumableTraining(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.directory.mkdir(parents=True, exist_ok=True)
-        partial = self.directory / f"partial.{self.WEIGHTS}"
+        name = self.WEIGHTS.format(epoch + 1)
+        partial = self.directory / f"partial.{name}"
         self.model.save_weights(partial, overwrite=True)
-        os.replace(partial, self.directory / self.WEIGHTS)
+        os.replace(partial, self.directory / name)
         streams = [np.asarray(state).tolist() for state in self._random_streams()]
         partial = self.directory / f"partial.{self.METADATA}"
-        partial.write_text(json.dumps({"epoch": epoch + 1, "signature": self._signature(), "random_streams": streams}))
-        os.replace(partial, self.directory / self.METADATA)
+        partial.write_text(json.dumps({"epoch": epoch + 1, "signature": self._signature(), "random_streams": streams,
+                                       "weights": name}))
+        os.replace(partial, self.directory / self.METADATA)  # the commit point: the state is now this epoch's
+        self._remove_weights(keep=name)
 
     def on_train_end(self, logs=None):
-        for name in (self.WEIGHTS, self.METADATA):
-            (self.directory / name).unlink(missing_ok=True)
+        (self.directory / self.METADATA).unlink(missing_ok=True)
+        self._remove_weights()
+
+    def _remove_weights(self, keep: str | None = None) -> None:
+        for path in self.directory.glob(self.WEIGHTS.format("*")):
+            if path.name != keep:
+                path.unlink(missing_ok=True)
 
 
 def start_fit_at(model: keras.Model, epoch: int) -> None:
@@ -243,17 +253,32 @@ class Progress(keras.callbacks.Callback):
         self._display = show_text(line, handle=self._display)
 
 
-def long_run(name: str) -> list[keras.callbacks.Callback]:
+class PipelineAtEpoch(keras.callbacks.Callback):
+    """Before every epoch, put a ``data.make_dataset`` pipeline at that epoch: a resumed ``fit`` then
+    draws the shuffle order and pixels the interrupted one would have drawn, not epoch 0's again."""
+
+    def __init__(self, dataset):
+        super().__init__()
+        self.dataset = dataset
+
+    def on_epoch_begin(self, epoch, logs=None):
+        data.set_epoch(self.dataset, epoch)
+
+
+def long_run(name: str, dataset=None) -> list[keras.callbacks.Callback]:
     """The callbacks every long lesson run gets: resume after a kernel restart from the last
     finished epoch (state in ``config.training_state_dir(name)``), stop at the first NaN loss, and
-    a progress line named ``name`` (elapsed and remaining time) that is updated in place."""
-    return [ResumableTraining(config.training_state_dir(name)), StopOnNonFinite(), Progress(name)]
+    a progress line named ``name`` (elapsed and remaining time) that is updated in place. Give it
+    the run's ``data.make_dataset`` pipeline, and a resumed run is bit-for-bit the uninterrupted one."""
+    at_epoch = [] if dataset is None else [PipelineAtEpoch(dataset)]
+    return [ResumableTraining(config.training_state_dir(name)), *at_epoch, StopOnNonFinite(), Progress(name)]
 
 
 class TimeBudget(keras.callbacks.Callback):
     """Stop ``fit`` at the end of the first epoch that finishes after ``seconds`` of training: models
     compared under the same budget (lesson 10, the benchmark) each get the epochs they can afford.
-    With a ``label``, one line updated in place after every epoch says how far it is (§8 of the design)."""
+    With a ``label``, one line updated in place after every epoch says how far it is (§8 of the design).
+    ``epoch_seconds`` keeps each epoch's duration: the first of a new model includes its graph tracing."""
 
     def __init__(self, seconds: float, label: str | None = None):
         super().__init__()
@@ -262,10 +287,14 @@ class TimeBudget(keras.callbacks.Callback):
         self.seconds, self.label, self._display = float(seconds), label, None
 
     def on_train_begin(self, logs=None):
-        self.start, self.epochs_run = time.perf_counter(), 0
+        self.start, self.epochs_run, self.epoch_seconds = time.perf_counter(), 0, []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         self.epochs_run += 1
+        self.epoch_seconds.append(time.perf_counter() - self._epoch_start)
         spent = time.perf_counter() - self.start
         if spent >= self.seconds:
             self.model.stop_training = True

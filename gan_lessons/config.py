@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
+import subprocess
 import warnings
 from pathlib import Path
 from typing import TypeVar
 
 import gan_lessons
+from gan_lessons.course import REQUIRE_GPU_VARIABLE
 
 MODE_VARIABLE = "GAN_LESSONS_MODE"
 STATE_VARIABLE = "GAN_LESSONS_STATE"
@@ -79,15 +82,19 @@ def pick(*, full: T, fast: T) -> T:
 
 
 def seed_everything(seed: int = 0) -> None:
-    """Seed Python, NumPy and Keras/TensorFlow and make TensorFlow ops deterministic.
+    """Seed Python, NumPy and Keras/TensorFlow, make TensorFlow ops deterministic and turn TF32 off.
 
-    With this, a rerun on the same machine reproduces the same numbers and pictures.
+    With this, a rerun on the same machine reproduces the same numbers and pictures (on a GPU: see
+    the README's GPU section for what cuDNN's recurrent layers may still change).
     """
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     keras.utils.set_random_seed(seed)
     reset_global_seed_generator()
     tf.config.experimental.enable_op_determinism()
+    # On Ampere and newer GPUs TensorFlow multiplies float32 matrices in TF32 (10-bit mantissa) by
+    # default; full float32 keeps GPU results close to the CPU's. No effect on a CPU.
+    tf.config.experimental.enable_tensor_float_32_execution(False)
 
 
 def reset_global_seed_generator() -> None:
@@ -106,18 +113,48 @@ def _cpu_cores() -> int:
         return os.cpu_count() or 1
 
 
+def nvidia_gpu_present() -> bool:
+    """Whether this machine has an NVIDIA GPU with its driver loaded, whatever TensorFlow sees: the
+    driver's device files (Linux), else ``nvidia-smi -L`` (e.g. WSL)."""
+    if Path("/dev/nvidia0").exists() or any(Path("/proc/driver/nvidia/gpus").glob("*")):
+        return True
+    if shutil.which("nvidia-smi") is None:
+        return False
+    try:
+        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return listing.returncode == 0 and "GPU" in listing.stdout
+
+
 def device_report() -> str:
-    """One line naming the library versions and the device TensorFlow will use."""
+    """One line naming the library versions and the device TensorFlow uses; when it uses the CPU on a
+    machine with an NVIDIA GPU, the likely causes and the fix instead of TensorFlow's hidden messages."""
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
-        device = f"GPU: {', '.join(names)}"
+        growth = os.environ.get("TF_FORCE_GPU_ALLOW_GROWTH") == "true"  # TensorFlow reads exactly "true"
+        device = f"GPU: {', '.join(names)} (memory growth {'on' if growth else 'off'})"
     else:
         device = f"CPU only ({_cpu_cores()} cores, {platform.machine()})"
+        if nvidia_gpu_present():
+            device += (" — this machine has an NVIDIA GPU that TensorFlow does not use. Most often TensorFlow's CUDA "
+                       "libraries are missing: python3 -m gan_lessons.course test --gpu installs them (elsewhere: pip "
+                       "install \"tensorflow[and-cuda]\"); if they are there, check the driver (nvidia-smi) and "
+                       "CUDA_VISIBLE_DEVICES")
     return f"TensorFlow {tf.__version__}, Keras {keras.__version__} · {device}"
 
 
+def check_required_gpu() -> None:
+    """With ``GAN_LESSONS_REQUIRE_GPU=1`` (the test command's ``--gpu``), fail unless TensorFlow uses a
+    GPU: a GPU test run must not pass on the CPU without anyone noticing."""
+    if os.environ.get(REQUIRE_GPU_VARIABLE) == "1" and not tf.config.list_physical_devices("GPU"):
+        raise RuntimeError(f"{REQUIRE_GPU_VARIABLE}=1 but TensorFlow uses no GPU: {device_report()}")
+
+
 def setup(seed: int = 0) -> str:
-    """Start a lesson: seed everything and return a one-line report of mode, seed and device."""
+    """Start a lesson: seed everything and return a one-line report of mode, seed and device (an error
+    instead when a GPU is required and TensorFlow has none)."""
+    check_required_gpu()
     seed_everything(seed)
     return f"gan_lessons {gan_lessons.__version__} · mode {mode()} · seed {seed} · {device_report()}"

@@ -3,12 +3,14 @@
     python3 -m gan_lessons.course lab     # set up, then open the lessons in JupyterLab
     python3 -m gan_lessons.course test    # set up, then run every test (unit tests + notebooks + website)
     python3 -m gan_lessons.course site    # set up, then build the website into site/
+    python3 -m gan_lessons.course test --gpu  # with TensorFlow's CUDA libraries (Linux + NVIDIA GPU);
+                                              # the tests then fail unless TensorFlow uses the GPU
     python -m gan_lessons.course kernel   # register *this* Python as the course's Jupyter kernel
                                           # (conda or an installed wheel: no .venv involved)
 
 Standard library only: it runs with the system Python before anything is installed. The
-environment is (re)installed only when ``pyproject.toml`` changed since the last install, so a
-second start takes seconds. Extra arguments go to JupyterLab or pytest.
+environment is (re)installed only when ``pyproject.toml`` or the extras changed since the last
+install, so a second start takes seconds. Extra arguments go to JupyterLab or pytest.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ KERNEL_NAME, KERNEL_DISPLAY_NAME = "gan-lessons", "Python (gan-lessons)"
 # JupyterLab settings for the course's own lab only (they live in .venv, not in the user's config):
 # no "get notified about Jupyter news?" pop-up, no update checks.
 LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+# Every process the course starts (pytest, lesson runs, notebook kernels) may share one GPU: TensorFlow
+# then grows its memory instead of taking nearly all of it per process. The package sets it on import
+# too (every lesson imports it first), so kernels of any Jupyter get it; a value already set wins.
+GPU_ENVIRONMENT = {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+REQUIRE_GPU_VARIABLE = "GAN_LESSONS_REQUIRE_GPU"  # gan_lessons.config reads it (this module stays stdlib-only)
 
 
 def venv_python() -> Path:
@@ -64,9 +71,9 @@ def run_to_the_end(command: list[str], stop_signal: int = signal.SIGINT) -> int:
     return 130
 
 
-def ensure_environment() -> Path:
-    """Create ``.venv`` and install the course with its dev extras unless already up to date; register
-    its Jupyter kernel and write its lab settings."""
+def ensure_environment(extras: str = "dev") -> Path:
+    """Create ``.venv`` and install the course with ``extras`` (``"dev"``, or ``"dev,gpu"``) unless already
+    up to date; register its Jupyter kernel and write its lab settings."""
     if not (REPO / "pyproject.toml").is_file():
         raise SystemExit(f"[course] this command sets up a clone of the course's repository, and this gan_lessons is "
                          f"an installed package ({Path(__file__).parent}). Here, `{sys.executable} -m "
@@ -82,15 +89,24 @@ def ensure_environment() -> Path:
         except ImportError:
             raise SystemExit("[course] the venv module is missing: install it, e.g. apt install python3-venv") from None
         _run([sys.executable, "-m", "venv", str(VENV)], f"creating {VENV.name}/ with {sys.executable}")
-    wanted = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
-    if not STAMP.exists() or STAMP.read_text().strip() != wanted:
+    project = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
+    if not STAMP.exists() or not installed_enough(STAMP.read_text().strip(), project, extras):
         python = str(venv_python())
         _run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], "updating pip")
-        _run([python, "-m", "pip", "install", "--quiet", "-e", f"{REPO}[dev]"], "installing the course")
-        STAMP.write_text(wanted)
+        what = "installing the course" + (" with TensorFlow's CUDA libraries" if "gpu" in extras else "")
+        _run([python, "-m", "pip", "install", "--quiet", "-e", f"{REPO}[{extras}]"], what)
+        STAMP.write_text(f"{project} [{extras}]")
     register_kernel(venv_python())
     write_lab_settings(VENV)
     return venv_python()
+
+
+def installed_enough(stamp: str, project: str, extras: str) -> bool:
+    """Whether the environment a stamp ("<pyproject hash> [extras]") describes serves a start that needs
+    ``extras``: the same pyproject.toml and at least those extras (the gpu extra's packages stay
+    installed, so a plain start after ``--gpu`` needs no reinstall, and no network)."""
+    hash_, _, installed = stamp.partition(" [")
+    return hash_ == project and bool(installed) and set(extras.split(",")) <= set(installed.rstrip("]").split(","))
 
 
 def register_kernel(python: Path) -> None:
@@ -132,8 +148,8 @@ def ensure_browser() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``lab``, ``test`` or ``site``, followed by arguments for JupyterLab, pytest or the
-    site builder; or ``kernel``."""
+    """Entry point: ``lab``, ``test`` or ``site`` (with ``--gpu``: the CUDA extra, and for ``test`` a
+    GPU required), followed by arguments for JupyterLab, pytest or the site builder; or ``kernel``."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in ("lab", "test", "site", "kernel"):
         print(__doc__)
@@ -142,7 +158,17 @@ def main(argv: list[str] | None = None) -> int:
     if action == "kernel":  # only the kernel: another environment's JupyterLab settings stay its owner's
         register_kernel(Path(sys.executable))
         return 0
-    python = str(ensure_environment())
+    gpu = "--gpu" in rest
+    rest = [arg for arg in rest if arg != "--gpu"]
+    for name, value in GPU_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)  # inherited by everything started below
+    if gpu:
+        if not sys.platform.startswith("linux"):
+            raise SystemExit("[course] --gpu: TensorFlow's CUDA libraries exist for Linux only (on Windows, run the "
+                             "course inside WSL2); without --gpu the course runs on the CPU")
+        if action == "test":
+            os.environ[REQUIRE_GPU_VARIABLE] = "1"  # a GPU run that falls back to the CPU fails
+    python = str(ensure_environment("dev,gpu" if gpu else "dev"))
     if action == "lab":  # the file browser opens on the repository: the lessons, README and TEACHING
         command, stop = [python, "-m", "jupyter", "lab", f"--ServerApp.root_dir={REPO}"], signal.SIGTERM
         if hasattr(os, "geteuid") and os.geteuid() == 0:

@@ -265,6 +265,9 @@ def make_dataset(
     """A tf.data pipeline: shuffle afresh every epoch, batch, (optionally) binarize afresh, prefetch.
     ``drop_remainder`` drops a smaller last batch (e.g. for a GAN that packs samples in pairs).
 
+    Each pass's order and binarized pixels are drawn from (``seed``, its epoch) alone, so a resumed
+    run gets the epochs the interrupted one would have had: the pipeline counts its passes, and
+    :func:`set_epoch` (``callbacks.long_run`` with the pipeline) puts it at a given epoch.
     Prefer it to passing arrays to ``fit``: under a global seed, Keras' own array shuffling
     repeats the same order every epoch (lesson 00 shows it), while this pipeline reshuffles.
     """
@@ -275,23 +278,41 @@ def make_dataset(
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if dynamic_binarization:
         _check_unit_interval(x)
-    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    if dynamic_binarization:
-        # One stateless seed pair per batch from a seeded stream that is redrawn every epoch:
-        # a stateful op in ``map`` would replay the same pixels each epoch under a global seed.
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    images, labels, n = tf.constant(x), None if y is None else tf.constant(np.asarray(y)), len(x)
+    with tf.device("/CPU:0"):  # tf.data runs on the CPU; its counter must live there, not on a GPU
+        epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="pipeline_epoch")
 
-        def draw(batch, pair):
-            images, *labels = batch if isinstance(batch, tuple) else (batch,)
-            noise = tf.random.stateless_uniform(tf.shape(images), seed=pair)
-            on = tf.cast(noise < images, images.dtype)
-            return (on, *labels) if labels else on
+    def next_epoch(_):
+        return tf.stack([tf.constant(seed, tf.int64), epoch.assign_add(1) - 1])  # the pass's key: (seed, epoch)
 
-        ds = tf.data.Dataset.zip((ds, seeds)).map(draw)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    def batches(key):
+        order = tf.range(n, dtype=tf.int64)
+        if shuffle:
+            order = tf.random.experimental.stateless_shuffle(order, seed=key)
+        numbered = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=drop_remainder)
+        fold_in = tf.random.experimental.stateless_fold_in
+        return numbered.enumerate().map(lambda number, indices: gather(indices, fold_in(key, number)))
+
+    def gather(indices, batch_key):
+        batch = tf.gather(images, indices)
+        if dynamic_binarization:  # stateless draws: the same (seed, epoch, batch) gives the same pixels
+            batch = tf.cast(tf.random.stateless_uniform(tf.shape(batch), seed=batch_key) < batch, batch.dtype)
+        return batch if labels is None else (batch, tf.gather(labels, indices))
+
+    steps = n // batch_size if drop_remainder else -(-n // batch_size)
+    ds = tf.data.Dataset.from_tensors(0).map(next_epoch).flat_map(batches)
+    ds = ds.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(tf.data.AUTOTUNE)
+    ds.pipeline_epoch = epoch  # the epoch of its next pass (set_epoch moves it)
+    return ds
+
+
+def set_epoch(dataset: tf.data.Dataset, epoch: int) -> None:
+    """Put a :func:`make_dataset` pipeline at ``epoch``: its next pass draws that epoch's order and pixels."""
+    if not isinstance(getattr(dataset, "pipeline_epoch", None), tf.Variable):
+        raise TypeError("set_epoch positions pipelines made by data.make_dataset; this dataset is not one")
+    if not isinstance(epoch, int) or epoch < 0:
+        raise ValueError(f"epoch must be a non-negative integer, got {epoch!r}")
+    dataset.pipeline_epoch.assign(epoch)
 
 
 # ---------------------------------------------------------------- sequences

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gan_lessons import config, data, networks
+from gan_lessons.callbacks import StopOnNonFinite, TimeBudget
 from gan_lessons.config import keras, tf
 from gan_lessons.models import (
     GAN,
@@ -215,8 +216,7 @@ def adversarial_recurrent_vae(x: np.ndarray, *, seed: int = 0, gamma: float = 0.
     z alone, 4-dimensional code) against a 64-unit whole-sequence LSTM discriminator; reconstruction
     term ``reconstruction`` weighted γ in the decoder's loss, real target 0.9; Adam 2e-3 for all three
     (β₁ 0.5 for the discriminator), batch 64. ``start_from``: a trained R-VAE of the same shape whose
-    encoder and decoder weights it starts from (lesson 09: a step of the fusion costs about three of
-    the R-VAE's, so it spends the first part of its budget as the cheaper R-VAE)."""
+    encoder and decoder weights it starts from (``start_as_recurrent_vae`` trains one)."""
     x = _sequences(x)
     config.seed_everything(seed)
     steps, features = x.shape[1:]
@@ -230,6 +230,22 @@ def adversarial_recurrent_vae(x: np.ndarray, *, seed: int = 0, gamma: float = 0.
     model.compile(encoder_optimizer=keras.optimizers.Adam(2e-3), decoder_optimizer=keras.optimizers.Adam(2e-3),
                   discriminator_optimizer=keras.optimizers.Adam(2e-3, beta_1=0.5), **compile_options)
     return Recipe("adversarial R-VAE (sines)", "09", model, data.make_dataset(x, batch_size=64, seed=seed), x)
+
+
+def start_as_recurrent_vae(recipe: Recipe, seconds: float, *, seed: int = 0, label: str | None = None,
+                           **compile_options) -> int:
+    """Lesson 09's start for an adversarial R-VAE: train lesson 07's sine R-VAE on the recipe's data for
+    ``seconds`` (to the end of that epoch), copy its encoder and decoder into the recipe's model and
+    return its epochs. A step of the fusion costs several of the R-VAE's (lesson 09 measures how
+    many), so the fusion spends the first part of its budget as the cheaper R-VAE."""
+    if not isinstance(recipe.model, AdversarialRecurrentVAE):
+        raise TypeError(f"start_as_recurrent_vae starts an adversarial R-VAE recipe, not a "
+                        f"{type(recipe.model).__name__}")
+    start = sine_recurrent_vae(recipe.x, seed=seed, **compile_options)
+    budget = TimeBudget(seconds, label=label)
+    start.model.fit(start.train, epochs=1_000_000, callbacks=[budget, StopOnNonFinite()], verbose=0)
+    recipe.model.start_from(start.model)
+    return budget.epochs_run
 
 
 def _sequences(x: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ from gan_lessons.config import MODE_VARIABLE, MODES
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Tooling that cannot change what a lesson computes or draws.
-NOT_FINGERPRINTED = {"render.py", "course.py", "site.py", "exercises.py"}
+NOT_FINGERPRINTED = {"render.py", "course.py", "site.py", "exercises.py", "gpu_check.py"}
 METADATA_KEY = "gan_lessons"
 
 

@@ -86,6 +86,33 @@ def test_set_up_registers_the_course_kernel_and_keeps_it(tmp_path, monkeypatch):
     assert spec["display_name"] == course.KERNEL_DISPLAY_NAME and spec["argv"][0] == sys.executable
 
 
+def test_the_gpu_flag_installs_the_cuda_extra_and_requires_a_gpu_of_the_tests(monkeypatch):
+    chosen, ran = [], []
+    monkeypatch.setattr(course, "ensure_environment",
+                        lambda extras="dev": chosen.append(extras) or Path(sys.executable))
+    monkeypatch.setattr(course, "ensure_browser", lambda: None)
+    monkeypatch.setattr(course, "run_to_the_end", lambda command, stop: ran.append(command) or 0)
+    monkeypatch.setenv(course.REQUIRE_GPU_VARIABLE, "0")  # monkeypatch restores the value (or its absence) after
+    for name in course.GPU_ENVIRONMENT:
+        monkeypatch.delenv(name)  # as in a shell that never imported gan_lessons
+    assert course.main(["test", "-x"]) == 0 and chosen == ["dev"]
+    assert os.environ[course.REQUIRE_GPU_VARIABLE] == "0"
+    assert all(os.environ[name] == value for name, value in course.GPU_ENVIRONMENT.items())  # for every child
+    assert course.main(["test", "--gpu", "-x"]) == 0 and chosen[-1] == "dev,gpu"
+    assert os.environ[course.REQUIRE_GPU_VARIABLE] == "1" and ran[-1][-2:] == ["pytest", "-x"]  # --gpu is not pytest's
+    monkeypatch.setattr(course.sys, "platform", "darwin")
+    with pytest.raises(SystemExit, match="Linux only"):
+        course.main(["lab", "--gpu"])
+
+
+def test_an_environment_with_the_gpu_extra_serves_a_plain_start_without_reinstalling():
+    assert course.installed_enough("abc [dev,gpu]", "abc", "dev")
+    assert course.installed_enough("abc [dev]", "abc", "dev")
+    assert not course.installed_enough("abc [dev]", "abc", "dev,gpu")
+    assert not course.installed_enough("old [dev,gpu]", "abc", "dev")
+    assert not course.installed_enough("abc", "abc", "dev")  # a stamp from before extras were recorded
+
+
 def test_lab_settings_are_ones_the_installed_jupyterlab_knows(tmp_path):
     path = course.write_lab_settings(tmp_path)
     assert path == tmp_path / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "gan-lessons.json"

@@ -52,6 +52,18 @@ def test_the_adversarial_r_vae_starts_from_a_trained_r_vae_and_refuses_another_s
         recipes.adversarial_recurrent_vae(SINES, start_from=longer.model)
 
 
+def test_start_as_recurrent_vae_trains_the_r_vae_the_fusion_starts_from():
+    fusion = recipes.adversarial_recurrent_vae(SINES, seed=1)
+    assert recipes.start_as_recurrent_vae(fusion, 1e-9, seed=0) == 1  # the budget ends with the first epoch
+    same = recipes.sine_recurrent_vae(SINES, seed=0)
+    same.model.fit(same.train, epochs=1, verbose=0)  # the R-VAE it should have trained
+    for mine, theirs in ((fusion.model.encoder, same.model.encoder), (fusion.model.decoder, same.model.decoder)):
+        for a, b in zip(mine.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    with pytest.raises(TypeError, match="starts an adversarial R-VAE recipe, not a LSTMGAN"):
+        recipes.start_as_recurrent_vae(recipes.lstm_gan(SINES), 1.0)
+
+
 def test_compile_options_reach_the_model():
     assert recipes.vae(RAW_DIGITS, steps_per_execution=5).model.steps_per_execution == 5
 

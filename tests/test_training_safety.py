@@ -1,5 +1,7 @@
 """Long runs are safe: training resumes where it stopped, and NaN losses stop it with a clear message."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -44,10 +46,12 @@ def test_an_interrupted_fit_resumes_to_the_same_state(build, tmp_path):
     interrupted, _ = build()
     with pytest.raises(RuntimeError, match="simulated crash"):
         interrupted.fit(data, callbacks=[ResumableTraining(tmp_path), Crash()], **fit)
+    # a kill after the next epoch's weights were written but before its state.json: ignored on resume
+    (tmp_path / ResumableTraining.WEIGHTS.format(3)).write_bytes(b"half-written")
     resumed, _ = build()  # a fresh process would rebuild the model like this
     history = resumed.fit(data, callbacks=[ResumableTraining(tmp_path)], **fit).history
     assert len(next(iter(history.values()))) == 2  # epochs 3 and 4 only
-    assert not (tmp_path / ResumableTraining.METADATA).exists()  # a finished fit leaves nothing to resume
+    assert not any(tmp_path.iterdir())  # a finished fit leaves nothing to resume
     numpy = keras.ops.convert_to_numpy
     for a, b in zip(straight.weights, resumed.weights):
         np.testing.assert_allclose(numpy(a), numpy(b), atol=1e-6, err_msg=a.path)
@@ -67,7 +71,7 @@ def test_a_mismatched_or_damaged_state_gives_a_clear_error(tmp_path):
     same, _ = tiny_gan()
     with pytest.raises(ValueError, match="at epoch 2, but fit was asked for 2 epochs"):  # not a silent no-op
         same.fit(data, epochs=2, batch_size=16, verbose=0, callbacks=[ResumableTraining(tmp_path)])
-    (tmp_path / ResumableTraining.WEIGHTS).write_bytes(b"not an HDF5 file")
+    (tmp_path / ResumableTraining.WEIGHTS.format(2)).write_bytes(b"not an HDF5 file")  # the file state.json names
     with pytest.raises(ValueError, match="damaged or incomplete"):
         same.fit(data, epochs=3, batch_size=16, verbose=0, callbacks=[ResumableTraining(tmp_path)])
     (tmp_path / ResumableTraining.METADATA).write_text("{")
@@ -88,6 +92,7 @@ def test_a_time_budget_stops_after_the_epoch_that_spends_it():
     budget = TimeBudget(seconds=1e-9)  # spent by the first epoch
     history = model.fit(data, epochs=5, batch_size=16, verbose=0, callbacks=[budget]).history
     assert len(history["d_loss"]) == 1 and budget.epochs_run == 1
+    assert len(budget.epoch_seconds) == 1 and 0 < budget.epoch_seconds[0] <= time.perf_counter() - budget.start
     generous = TimeBudget(seconds=3600, label="tiny GAN")  # the progress line is shown only in a notebook
     assert len(model.fit(data, epochs=3, batch_size=16, verbose=0, callbacks=[generous]).history["d_loss"]) == 3
     with pytest.raises(ValueError, match="seconds"):

@@ -32,11 +32,12 @@ RUNNABLE_FEEDBACKS = ("none", "identity")
 class AdversarialRecurrentVAE(VAEGAN):
     """LSTM encoder → (μ, log σ²); a ``networks.RecurrentDecoder`` that runs free (it writes from z
     alone, ``feedback="none"``, or feeds its own values back, ``"identity"``); an LSTM discriminator
-    whose layer ``feature_layer`` gives the features. Every other option is the VAE-GAN's.
+    whose layer ``feature_layer`` gives the features. The reconstruction term defaults to the R-VAE's
+    likelihood (lesson 09 measures the three). Every other option is the VAE-GAN's.
     """
 
     def __init__(self, encoder: keras.Model, decoder: RecurrentDecoder, discriminator: keras.Model, *,
-                 feature_layer: str = "features", reconstruction: str = "both", **options):
+                 feature_layer: str = "features", reconstruction: str = "likelihood", **options):
         if not isinstance(decoder, RecurrentDecoder) or decoder.feedback not in RUNNABLE_FEEDBACKS:
             raise ValueError("the decoder must be a networks.RecurrentDecoder with feedback in "
                              f"{RUNNABLE_FEEDBACKS}: its samples must be differentiable for the adversarial loss")
