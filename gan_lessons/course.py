@@ -44,11 +44,16 @@ def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def _run(command: list[str], what: str, quiet: bool = False) -> None:
+PIP_HINT = ("pip could not install the course's packages; its messages above say why. \"Failed to establish a "
+            "new connection\" or \"No matching distribution\" means the package registry is out of reach: set-up "
+            "downloads the packages once (with a proxy: set HTTPS_PROXY), then the course runs offline")
+
+
+def _run(command: list[str], what: str, quiet: bool = False, hint: str = "") -> None:
     print(f"[course] {what}", flush=True)
     output = subprocess.DEVNULL if quiet else None
     if subprocess.run(command, cwd=REPO, stdout=output).returncode != 0:
-        raise SystemExit(f"[course] failed: {' '.join(command)}")
+        raise SystemExit(f"[course] failed: {' '.join(command)}" + (f"\n[course] {hint}" if hint else ""))
 
 
 def run_to_the_end(command: list[str], stop_signal: int = signal.SIGINT) -> int:
@@ -92,9 +97,9 @@ def ensure_environment(extras: str = "dev") -> Path:
     project = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
     if not STAMP.exists() or not installed_enough(STAMP.read_text().strip(), project, extras):
         python = str(venv_python())
-        _run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], "updating pip")
+        _run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], "updating pip", hint=PIP_HINT)
         what = "installing the course" + (" with TensorFlow's CUDA libraries" if "gpu" in extras else "")
-        _run([python, "-m", "pip", "install", "--quiet", "-e", f"{REPO}[{extras}]"], what)
+        _run([python, "-m", "pip", "install", "--quiet", "-e", f"{REPO}[{extras}]"], what, hint=PIP_HINT)
         STAMP.write_text(f"{project} [{extras}]")
     register_kernel(venv_python())
     write_lab_settings(VENV)

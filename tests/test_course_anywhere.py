@@ -105,6 +105,18 @@ def test_the_gpu_flag_installs_the_cuda_extra_and_requires_a_gpu_of_the_tests(mo
         course.main(["lab", "--gpu"])
 
 
+def test_set_up_without_a_reachable_registry_stops_with_the_cause_and_the_fix(tmp_path, monkeypatch):
+    offline_python = tmp_path / "venv" / "bin" / "python"  # a pip that cannot reach PyPI, as on a machine offline
+    offline_python.parent.mkdir(parents=True)
+    offline_python.write_text("#!/bin/sh\necho 'Failed to establish a new connection' >&2\nexit 1\n")
+    offline_python.chmod(0o755)
+    monkeypatch.setattr(course, "VENV", tmp_path / "venv")
+    monkeypatch.setattr(course, "STAMP", tmp_path / "venv" / "stamp")
+    with pytest.raises(SystemExit) as stopped:
+        course.ensure_environment()
+    assert "pip install" in str(stopped.value) and "registry is out of reach" in str(stopped.value)
+
+
 def test_an_environment_with_the_gpu_extra_serves_a_plain_start_without_reinstalling():
     assert course.installed_enough("abc [dev,gpu]", "abc", "dev")
     assert course.installed_enough("abc [dev]", "abc", "dev")
