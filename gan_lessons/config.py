@@ -50,6 +50,10 @@ tf, keras = _import_tensorflow_quietly()
 # Keras warns that fit(shuffle=True) is ignored for a tf.data.Dataset even when shuffle was left
 # at its default; the course's pipelines (data.make_dataset) shuffle every epoch themselves.
 warnings.filterwarnings("ignore", message="`shuffle=True` was passed, but will be ignored", category=UserWarning)
+# TensorFlow's Python logger writes INFO lines on every fit under a tf.distribute strategy (devices,
+# reductions), and a "triggered tf.function retracing" warning when a lesson fits many small models
+# for a step each (lesson 00). Lessons keep its errors only; tf.get_logger().setLevel("INFO") shows all.
+tf.get_logger().setLevel("ERROR")
 
 
 def mode() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gan_lessons.config import keras
+from gan_lessons.distribute import replica_draw
 
 ops = keras.ops
 
@@ -21,7 +22,7 @@ class Sampling(keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, z_mean, z_log_var):
-        epsilon = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        epsilon = replica_draw(keras.random.normal, ops.shape(z_mean), self.seed_generator)
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
     def get_config(self) -> dict:

@@ -7,7 +7,7 @@ as their lesson does (scaled to [0, 1] or [−1, 1], binarized afresh every epoc
 row); sequence recipes take sequences (N, steps, features), such as sine waves (N, 30, 1). Extra
 keyword arguments go to ``compile`` (e.g. ``steps_per_execution``, which the benchmark compares;
 the small dense and recurrent models use 10, as their lessons do: measured faster, with the same
-weights).
+weights; 1 under a strategy with several replicas, where Keras cannot run more).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gan_lessons import config, data, networks
+from gan_lessons import config, data, distribute, networks
 from gan_lessons.callbacks import StopOnNonFinite, TimeBudget
 from gan_lessons.config import keras, tf
 from gan_lessons.models import (
@@ -79,7 +79,8 @@ def vae(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
     config.seed_everything(seed)
     model = VAE(networks.gaussian_encoder(32), networks.dense_decoder(32, output_activation=None), seed=seed,
                 name="vae")
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), **{"steps_per_execution": 10, **compile_options})
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  **{"steps_per_execution": distribute.steps_per_execution(10), **compile_options})
     train = data.make_dataset(x, batch_size=100, seed=seed, dynamic_binarization=True)
     return Recipe("VAE", "02", model, train, x)
 
@@ -206,7 +207,7 @@ def lstm_gan(x: np.ndarray, *, seed: int = 0, **compile_options) -> Recipe:
     model = LSTMGAN.from_sizes(x.shape[1], x.shape[2], noise_dim=5, units=100, packing=2, ema=0.995, seed=seed)
     model.compile(d_optimizer=keras.optimizers.Adam(5e-4, beta_1=0.5),
                   g_optimizer=keras.optimizers.Adam(5e-4, beta_1=0.5),
-                  **{"steps_per_execution": 10, **compile_options})
+                  **{"steps_per_execution": distribute.steps_per_execution(10), **compile_options})
     return Recipe("LSTM-GAN (sines)", "08", model, data.make_dataset(x, batch_size=64, seed=seed), x)
 
 

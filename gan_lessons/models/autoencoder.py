@@ -12,13 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from gan_lessons.config import keras, tf
+from gan_lessons.distribute import DistributedFit, replica_draw, scaled_for_replicas
 from gan_lessons.models.base import SubNetworkConfig, matching_code_size, predict_in_batches
 
 ops = keras.ops
 
 
 @keras.saving.register_keras_serializable(package="gan_lessons")
-class Autoencoder(SubNetworkConfig, keras.Model):
+class Autoencoder(DistributedFit, SubNetworkConfig, keras.Model):
     """Encoder and decoder trained together to minimise the mean squared error per pixel.
 
     ``noise_stddev > 0`` turns it into a denoising autoencoder: the encoder sees the input plus
@@ -61,7 +62,7 @@ class Autoencoder(SubNetworkConfig, keras.Model):
         """Add the denoising noise; fresh draws every call thanks to the seed generator."""
         if self.noise_stddev == 0:
             return x
-        return x + self.noise_stddev * keras.random.normal(ops.shape(x), seed=self.seed_generator)
+        return x + self.noise_stddev * replica_draw(keras.random.normal, ops.shape(x), self.seed_generator)
 
     @staticmethod
     def reconstruction_loss(x, x_hat):
@@ -85,7 +86,7 @@ class Autoencoder(SubNetworkConfig, keras.Model):
             x_hat = self(self.corrupt(x), training=True)
             loss = self.reconstruction_loss(x, x_hat) + sum(self.losses)
         gradients = tape.gradient(loss, self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
+        self.optimizer.apply(scaled_for_replicas(gradients), self.trainable_variables)
         self.loss_tracker.update_state(loss)
         return {m.name: m.result() for m in self.metrics}
 

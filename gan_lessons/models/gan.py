@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from gan_lessons.config import keras, tf
+from gan_lessons.distribute import DistributedFit, replica_draw, scaled_for_replicas
 from gan_lessons.losses import discriminator_loss, generator_loss
 from gan_lessons.models.base import SubNetworkConfig, predict_in_batches
 
@@ -38,7 +39,7 @@ def pack(x, packing: int):
 
 
 @keras.saving.register_keras_serializable(package="gan_lessons")
-class GAN(SubNetworkConfig, keras.Model):
+class GAN(DistributedFit, SubNetworkConfig, keras.Model):
     """Generator z → x and discriminator x → logit, trained as a two-player game.
 
     Trackers: ``d_loss``, ``g_loss``, ``d_real_accuracy`` (share of real samples D calls real)
@@ -107,7 +108,7 @@ class GAN(SubNetworkConfig, keras.Model):
         return self.discriminator(pack(x, self.packing), training=training)
 
     def _noise(self, batch_size):
-        return keras.random.normal((batch_size, *self.noise_shape), seed=self.seed_generator)
+        return replica_draw(keras.random.normal, (batch_size, *self.noise_shape), self.seed_generator)
 
     def real_batch(self, data):
         """The real samples of a batch and their condition (none for this GAN: labels are ignored)."""
@@ -141,12 +142,12 @@ class GAN(SubNetworkConfig, keras.Model):
                 real_logits = self.judge(real, condition, training=True)
                 fake_logits = self.judge(fake, condition, training=True)
                 d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
-            self.d_optimizer.apply(tape.gradient(d_loss, d_variables), d_variables)
+            self.d_optimizer.apply(scaled_for_replicas(tape.gradient(d_loss, d_variables)), d_variables)
 
         with tf.GradientTape() as tape:
             fake = self.fakes(batch_size, condition, training=True)
             g_loss = self.generator_objective(fake, real, condition, self.judge(fake, condition, training=True))
-        self.g_optimizer.apply(tape.gradient(g_loss, g_variables), g_variables)
+        self.g_optimizer.apply(scaled_for_replicas(tape.gradient(g_loss, g_variables)), g_variables)
         self.update_average()
 
         self._update(d_loss, g_loss, real_logits, fake_logits)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from gan_lessons.config import keras, tf
+from gan_lessons.distribute import DistributedFit, replica_draw, scaled_for_replicas
 from gan_lessons.layers import Sampling
 from gan_lessons.losses import bernoulli_log_likelihood, gaussian_log_density, kl_to_standard_normal
 from gan_lessons.models.base import SubNetworkConfig, checked_inputs, encode_in_batches
@@ -29,7 +30,7 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 @keras.saving.register_keras_serializable(package="gan_lessons")
-class RecurrentVAE(SubNetworkConfig, keras.Model):
+class RecurrentVAE(DistributedFit, SubNetworkConfig, keras.Model):
     """Encoder sequence → (μ, log σ²); ``networks.RecurrentDecoder`` [z, x_{<t}] → per-step outputs.
 
     ``likelihood="bernoulli"``: outputs are logits of values in [0, 1] (digit rows);
@@ -107,13 +108,23 @@ class RecurrentVAE(SubNetworkConfig, keras.Model):
         previous = self.shift_right(x)
         if not training or self.input_dropout == 0.0:
             return previous
-        keep = keras.random.uniform((ops.shape(x)[0], ops.shape(x)[1], 1), seed=self.dropout_seed_generator)
+        keep = replica_draw(keras.random.uniform, (ops.shape(x)[0], ops.shape(x)[1], 1), self.dropout_seed_generator)
         return previous * ops.cast(keep >= self.input_dropout, previous.dtype)
+
+    def _forward(self, x, training: bool = False):
+        """(μ, log σ², the decoder's outputs under teacher forcing from a sampled z)."""
+        z_mean, z_log_var = self.encoder(x, training=training)
+        outputs = self.decoder([self.sampling(z_mean, z_log_var), self.teacher_inputs(x, training)], training=training)
+        return z_mean, z_log_var, outputs
+
+    def call(self, x, training: bool = False):
+        """The decoder's outputs for ``x`` under teacher forcing (what Keras calls to build the model under
+        a ``tf.distribute`` strategy)."""
+        return self._forward(x, training)[2]
 
     def compute_terms(self, x, training: bool = False):
         """Per-sequence reconstruction (nats), KL, and the per-dimension KL averaged over the batch."""
-        z_mean, z_log_var = self.encoder(x, training=training)
-        outputs = self.decoder([self.sampling(z_mean, z_log_var), self.teacher_inputs(x, training)], training=training)
+        z_mean, z_log_var, outputs = self._forward(x, training)
         kl_per_dimension = -0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
         return -self.log_likelihood(x, outputs), kl_to_standard_normal(z_mean, z_log_var), ops.mean(kl_per_dimension, 0)
 
@@ -133,7 +144,8 @@ class RecurrentVAE(SubNetworkConfig, keras.Model):
         with tf.GradientTape() as tape:
             reconstruction, kl, kl_per_dimension = self.compute_terms(x, training=True)
             loss = self._loss(reconstruction, kl_per_dimension)
-        self.optimizer.apply(tape.gradient(loss, self.trainable_variables), self.trainable_variables)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(scaled_for_replicas(gradients), self.trainable_variables)
         return self._update(loss, reconstruction, kl)
 
     def test_step(self, data):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from gan_lessons.config import keras, tf
+from gan_lessons.distribute import DistributedFit, scaled_for_replicas
 from gan_lessons.layers import Sampling
 from gan_lessons.losses import bernoulli_log_likelihood, gaussian_log_density, kl_to_standard_normal
 from gan_lessons.models.base import (
@@ -29,7 +30,7 @@ ops = keras.ops
 
 
 @keras.saving.register_keras_serializable(package="gan_lessons")
-class VAE(SubNetworkConfig, keras.Model):
+class VAE(DistributedFit, SubNetworkConfig, keras.Model):
     """Encoder → (μ, log σ²) → Sampling → decoder logits; trained on −ELBO with KL weight β.
 
     Trackers: ``reconstruction`` (−log p(x|z)), ``kl``, ``loss`` (reconstruction + β·KL, what is
@@ -86,7 +87,8 @@ class VAE(SubNetworkConfig, keras.Model):
         with tf.GradientTape() as tape:
             reconstruction, kl = self.compute_terms(x, training=True)
             loss = ops.mean(reconstruction) + self.beta * ops.mean(kl) + sum(self.losses)
-        self.optimizer.apply(tape.gradient(loss, self.trainable_variables), self.trainable_variables)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(scaled_for_replicas(gradients), self.trainable_variables)
         self._update(reconstruction, kl)
         return {m.name: m.result() for m in self.metrics}
 

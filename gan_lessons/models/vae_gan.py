@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from gan_lessons.config import keras, tf
+from gan_lessons.distribute import DistributedFit, replica_draw, scaled_for_replicas
 from gan_lessons.layers import Sampling
 from gan_lessons.losses import (
     binary_crossentropy_on_logits,
@@ -50,7 +51,7 @@ RECONSTRUCTIONS = ("features", "likelihood", "both")
 
 
 @keras.saving.register_keras_serializable(package="gan_lessons")
-class VAEGAN(SubNetworkConfig, keras.Model):
+class VAEGAN(DistributedFit, SubNetworkConfig, keras.Model):
     """Encoder → (μ, log σ²), decoder z → image in [−1, 1], discriminator image → logit with a
     named feature layer; one ``train_step`` updates all three, each with its own loss.
 
@@ -135,7 +136,7 @@ class VAEGAN(SubNetworkConfig, keras.Model):
         """Every term of one step, batch means: the three networks' losses and their parts."""
         z_mean, z_log_var = self.encoder(x, training=training)
         reconstruction = self.decode_codes(self.sampling(z_mean, z_log_var), training=training)
-        noise = keras.random.normal(ops.shape(z_mean), seed=self.prior_seed_generator)
+        noise = replica_draw(keras.random.normal, ops.shape(z_mean), self.prior_seed_generator)
         prior_sample = self.decode_codes(noise, training=training)
 
         kl = ops.mean(kl_to_standard_normal(z_mean, z_log_var))
@@ -187,7 +188,7 @@ class VAEGAN(SubNetworkConfig, keras.Model):
             (self.discriminator, terms["d_loss"], self.discriminator_optimizer),
         ):
             variables = network.trainable_variables
-            optimizer.apply(tape.gradient(loss, variables), variables)
+            optimizer.apply(scaled_for_replicas(tape.gradient(loss, variables)), variables)
         del tape
         return self._update(terms)
 

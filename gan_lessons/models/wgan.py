@@ -17,6 +17,7 @@ batch**: the dataset delivers batches of ``n_critic · b`` images and the step c
 from __future__ import annotations
 
 from gan_lessons.config import keras, tf
+from gan_lessons.distribute import replica_draw, scaled_for_replicas
 from gan_lessons.losses import critic_loss, gradient_penalty, wasserstein_generator_loss
 from gan_lessons.models.base import predict_in_batches
 from gan_lessons.models.gan import GAN
@@ -93,12 +94,13 @@ class WGAN(GAN):
 
     def interpolation_weights(self, batch_size):
         """α ~ U[0, 1], one per image, shaped to broadcast over the image: fresh every call."""
-        return keras.random.uniform((batch_size,) + (1,) * (len(self.critic.inputs[0].shape) - 1),
-                                    seed=self.seed_generator)
+        return replica_draw(keras.random.uniform, (batch_size,) + (1,) * (len(self.critic.inputs[0].shape) - 1),
+                            self.seed_generator)
 
     def critic_batches(self, real):
         """The step's ``n_critic`` fresh real batches, shaped (n_critic, b, …): the ``n_critic · b`` images it
-        received, cut into consecutive slices."""
+        received, dealt out in turn (critic step i takes images i, i + n_critic, i + 2·n_critic, …), so that
+        replicas holding consecutive shares of the batch deal out the same slices as one device."""
         message = (f"WGAN with n_critic={self.n_critic} takes batches of n_critic · b images (one fresh slice of b per "
                    f"critic step): make the dataset's batch size a multiple of {self.n_critic} and drop the smaller "
                    "last batch (data.make_dataset(..., drop_remainder=True))")
@@ -106,7 +108,7 @@ class WGAN(GAN):
         if static is not None and static % self.n_critic:
             raise ValueError(f"{message}; got a batch of {static}")
         tf.debugging.assert_equal(ops.shape(real)[0] % self.n_critic, 0, message=message)
-        return ops.reshape(real, (self.n_critic, -1, *real.shape[1:]))
+        return ops.moveaxis(ops.reshape(real, (-1, self.n_critic, *real.shape[1:])), 1, 0)
 
     def critic_objective(self, real, fake):
         """(critic loss with its penalty, Wasserstein estimate, weighted penalty) for one batch pair."""
@@ -128,24 +130,21 @@ class WGAN(GAN):
         c_variables = self.critic.trainable_variables
         g_variables = self.generator.trainable_variables
 
-        def critic_step(i, *sums):  # one of n_critic steps, each on its own real slice (a loop, not unrolled)
+        sums = [ops.zeros(())] * 3
+        for i in range(self.n_critic):  # unrolled when traced: a strategy cannot sum gradients inside a graph loop
             fake = self.generator(self._noise(batch_size), training=True)
             with tf.GradientTape() as tape:
                 values = self.critic_objective(batches[i], fake)
-            self.d_optimizer.apply(tape.gradient(values[0], c_variables), c_variables)
+            self.d_optimizer.apply(scaled_for_replicas(tape.gradient(values[0], c_variables)), c_variables)
             if self.constraint == "clipping":
                 self.clip_weights()
-            return (i + 1, *(total + value for total, value in zip(sums, values)))
-
-        zero = ops.zeros(())
-        _, *sums = tf.while_loop(lambda i, *_: i < self.n_critic, critic_step,
-                                 (ops.convert_to_tensor(0), zero, zero, zero))
+            sums = [total + value for total, value in zip(sums, values)]
         c_loss, estimate, penalty = (total / self.n_critic for total in sums)  # means over the critic's steps
 
         with tf.GradientTape() as tape:
             fake = self.generator(self._noise(batch_size), training=True)
             g_loss = wasserstein_generator_loss(self.critic(fake, training=True))
-        self.g_optimizer.apply(tape.gradient(g_loss, g_variables), g_variables)
+        self.g_optimizer.apply(scaled_for_replicas(tape.gradient(g_loss, g_variables)), g_variables)
         self.update_average()
 
         self._track(c_loss, g_loss, estimate, penalty)
