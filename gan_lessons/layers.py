@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gan_lessons.config import keras
-from gan_lessons.distribute import replica_draw
+from gan_lessons.distribute import replica_draw, replicas_in_sync
 
 ops = keras.ops
 
@@ -27,6 +27,32 @@ class Sampling(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="gan_lessons")
+class ReplicaDropout(keras.layers.Dropout):
+    """Keras' ``Dropout``; under a ``tf.distribute`` strategy each replica keeps its own rows of one mask
+    drawn for the global batch. (Plain ``Dropout`` draws from a seed state every replica holds the
+    same copy of, so every replica would drop the same units of its share.)"""
+
+    def call(self, inputs, training=False):
+        if replicas_in_sync() == 1 or not training or self.rate == 0 or self.noise_shape is not None:
+            return super().call(inputs, training=training)
+        uniform = replica_draw(keras.random.uniform, ops.shape(inputs), self.seed_generator)
+        kept = ops.cast(uniform >= self.rate, inputs.dtype)
+        return inputs * (1.0 / (1.0 - self.rate)) * kept
+
+
+@keras.saving.register_keras_serializable(package="gan_lessons")
+class ReplicaBatchNormalization(keras.layers.BatchNormalization):
+    """Keras' ``BatchNormalization``; under a ``tf.distribute`` strategy its batch statistics are the
+    global batch's (summed across replicas), not each replica's share's. On one device it computes
+    exactly what the plain layer computes (``synchronized=True`` would not: it changes the formula)."""
+
+    def _moments(self, inputs, mask):
+        if mask is None and replicas_in_sync() > 1:
+            return ops.moments(inputs, axes=self._reduction_axes, synchronized=True)
+        return super()._moments(inputs, mask)
 
 
 @keras.saving.register_keras_serializable(package="gan_lessons")

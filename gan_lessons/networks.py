@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gan_lessons.config import keras
-from gan_lessons.layers import LabelPlanes
+from gan_lessons.layers import LabelPlanes, ReplicaBatchNormalization, ReplicaDropout
 
 IMAGE_INPUT = (28, 28, 1)
 layers = keras.layers
@@ -145,15 +145,15 @@ def dcgan_generator(
     """
     inputs = keras.Input((latent_dim,), name="noise")
     x = layers.Dense(7 * 7 * width, use_bias=False)(inputs)
-    x = layers.BatchNormalization()(x)
+    x = ReplicaBatchNormalization()(x)
     x = layers.LeakyReLU(negative_slope=0.2)(x)
     x = layers.Reshape((7, 7, width))(x)
     x = layers.Conv2DTranspose(width // 2, 4, strides=2, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
+    x = ReplicaBatchNormalization()(x)
     x = layers.LeakyReLU(negative_slope=0.2)(x)
     for _ in range(extra_convolutions):
         x = layers.Conv2D(width // 2, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        x = ReplicaBatchNormalization()(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
     outputs = layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh", name="pixels")(x)
     return keras.Model(inputs, outputs, name=name)
@@ -170,7 +170,7 @@ def dcgan_discriminator(width: int = 64, dropout: float = 0.3, *, name: str = "d
     for depth, filters in enumerate((width, 2 * width), start=1):
         x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
         x = layers.LeakyReLU(negative_slope=0.2, name=f"features_{depth}")(x)
-        x = layers.Dropout(dropout)(x)
+        x = ReplicaDropout(dropout)(x)
     x = layers.Flatten()(x)
     return keras.Model(inputs, layers.Dense(1, name="logit")(x), name=name)
 
@@ -326,7 +326,7 @@ def _conv_features(x, width: int, dropout: float):
     for depth, filters in enumerate((width, 2 * width), start=1):
         x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
         x = layers.LeakyReLU(negative_slope=0.2, name=f"features_{depth}")(x)
-        x = layers.Dropout(dropout)(x)
+        x = ReplicaDropout(dropout)(x)
     return layers.Flatten(name="phi")(x)
 
 
@@ -370,9 +370,9 @@ def unet_completer(noise_dim: int = 16, width: int = 32, *, name: str = "complet
     noise_map = layers.Reshape((7, 7, 4))(layers.Dense(7 * 7 * 4, name="noise_to_map")(noise))
     x = layers.Concatenate()([bottom, noise_map])
     x = layers.Conv2DTranspose(2 * width, 4, strides=2, padding="same")(x)
-    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.ReLU()(ReplicaBatchNormalization()(x))
     x = layers.Conv2DTranspose(width, 4, strides=2, padding="same")(layers.Concatenate()([x, skip_14]))
-    x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.ReLU()(ReplicaBatchNormalization()(x))
     x = layers.Concatenate()([x, skip_28])
     outputs = layers.Conv2D(1, 3, padding="same", activation="tanh", name="pixels")(x)
     return keras.Model([condition, noise], outputs, name=name)
@@ -387,5 +387,5 @@ def patch_discriminator(width: int = 32, dropout: float = 0.3, *, name: str = "p
     for filters in (width, 2 * width):
         x = layers.Conv2D(filters, 4, strides=2, padding="same")(x)
         x = layers.LeakyReLU(negative_slope=0.2)(x)
-        x = layers.Dropout(dropout)(x)
+        x = ReplicaDropout(dropout)(x)
     return keras.Model([condition, image], layers.Conv2D(1, 3, padding="same", name="patch_logits")(x), name=name)

@@ -93,3 +93,9 @@ def test_on_one_device_the_helpers_change_nothing():
     drawn = distribute.replica_draw(keras.random.normal, (4, 2), keras.random.SeedGenerator(3))
     np.testing.assert_array_equal(drawn, keras.random.normal((4, 2), seed=keras.random.SeedGenerator(3)))
     assert distribute.steps_per_execution(10) == 10
+
+
+def test_splitting_the_cpu_after_tensorflow_started_says_to_restart():
+    keras.ops.convert_to_numpy(keras.ops.ones(1))  # TensorFlow has started in this process
+    with pytest.raises(RuntimeError, match="restart the kernel and call distribute.split_cpu"):
+        distribute.split_cpu(3)
