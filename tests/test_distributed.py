@@ -99,3 +99,24 @@ def test_splitting_the_cpu_after_tensorflow_started_says_to_restart():
     keras.ops.convert_to_numpy(keras.ops.ones(1))  # TensorFlow has started in this process
     with pytest.raises(RuntimeError, match="restart the kernel and call distribute.split_cpu"):
         distribute.split_cpu(3)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_on_one_device_the_replica_layers_are_the_keras_layers(training):
+    from gan_lessons.layers import ReplicaBatchNormalization, ReplicaDropout
+
+    x = np.random.default_rng(0).normal(size=(8, 5)).astype("float32")
+    ours, theirs = ReplicaDropout(0.4, seed=3), keras.layers.Dropout(0.4, seed=3)
+    np.testing.assert_array_equal(ours(x, training=training), theirs(x, training=training))
+    ours, theirs = ReplicaBatchNormalization(), keras.layers.BatchNormalization()
+    np.testing.assert_array_equal(ours(x, training=training), theirs(x, training=training))
+    np.testing.assert_array_equal(ours.moving_variance, theirs.moving_variance)
+
+
+def test_the_replica_layers_survive_a_keras_save(tmp_path):
+    from gan_lessons.layers import ReplicaBatchNormalization, ReplicaDropout
+
+    model = keras.Sequential([keras.Input((5,)), ReplicaBatchNormalization(), ReplicaDropout(0.3)])
+    model.save(tmp_path / "layers.keras")
+    loaded = keras.saving.load_model(tmp_path / "layers.keras")
+    assert [type(layer).__name__ for layer in loaded.layers] == ["ReplicaBatchNormalization", "ReplicaDropout"]
