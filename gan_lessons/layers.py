@@ -33,10 +33,11 @@ class Sampling(keras.layers.Layer):
 class ReplicaDropout(keras.layers.Dropout):
     """Keras' ``Dropout``; under a ``tf.distribute`` strategy each replica keeps its own rows of one mask
     drawn for the global batch. (Plain ``Dropout`` draws from a seed state every replica holds the
-    same copy of, so every replica would drop the same units of its share.)"""
+    same copy of, so every replica would drop the same units of its share.) With a ``noise_shape``,
+    or a rate of 0 or 1, it is plain ``Dropout``."""
 
     def call(self, inputs, training=False):
-        if replicas_in_sync() == 1 or not training or self.rate == 0 or self.noise_shape is not None:
+        if replicas_in_sync() == 1 or not training or self.noise_shape is not None or not 0 < self.rate < 1:
             return super().call(inputs, training=training)
         uniform = replica_draw(keras.random.uniform, ops.shape(inputs), self.seed_generator)
         kept = ops.cast(uniform >= self.rate, inputs.dtype)
